@@ -1,0 +1,86 @@
+# The front door: every task a developer or CI runs is a target here. `make help` lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENVS := .venvs
+# The tests run against PostgreSQL (this machine kind runs it on 127.0.0.1:5432). pytest-django
+# makes and drops its own test_<name> databases next to these.
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432
+AUTH_TEST_DATABASE_URL ?= $(TEST_POSTGRES_URL)/auth
+TODO_TEST_DATABASE_URL ?= $(TEST_POSTGRES_URL)/todo
+PYTEST_ARGS ?=
+COMPOSE := docker compose -f compose/docker-compose.yml --env-file compose/.env
+
+.PHONY: help setup keys up down status logs migrate superuser \
+        test test-auth test-todo test-e2e test-containers lint format bench compose-up compose-down clean
+
+help: ## List every target with one line each
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: ## Create or update the virtual environments (.venvs/auth, todo, tools)
+	@scripts/bootstrap.sh
+
+keys: setup ## Create a development signing key pair in var/keys when none exists
+	@scripts/dev-keys.sh
+
+up: ## Start the whole stack in the background: gateway on :8080 (GATEWAY_PORT), both services, nginx
+	@$(PYTHON) scripts/stack.py up
+
+down: ## Stop everything `make up` started
+	@$(PYTHON) scripts/stack.py down
+
+status: ## Show what is running
+	@$(PYTHON) scripts/stack.py status
+
+logs: ## Show the recent logs of the gateway and both services (FOLLOW=1 to follow)
+	@$(PYTHON) scripts/stack.py logs $(if $(FOLLOW),-f)
+
+migrate: setup ## Apply both services' database migrations
+	@$(PYTHON) scripts/stack.py migrate
+
+superuser: setup ## Create an admin user: make superuser SERVICE=auth|todo
+	@$(PYTHON) scripts/stack.py superuser --service $(or $(SERVICE),$(error set SERVICE=auth or SERVICE=todo))
+
+test: test-auth test-todo test-containers test-e2e ## Run every test (needs PostgreSQL on 127.0.0.1:5432)
+
+test-auth: setup ## Run the auth service's tests
+	@echo "==> auth service tests (database $(AUTH_TEST_DATABASE_URL))"
+	@cd auth_project && DATABASE_URL=$(AUTH_TEST_DATABASE_URL) ../$(VENVS)/auth/bin/pytest $(PYTEST_ARGS)
+
+test-todo: setup ## Run the todo service's tests
+	@echo "==> todo service tests (database $(TODO_TEST_DATABASE_URL))"
+	@cd todo_project && DATABASE_URL=$(TODO_TEST_DATABASE_URL) ../$(VENVS)/todo/bin/pytest $(PYTEST_ARGS)
+
+test-e2e: setup ## Run the end-to-end tests against a real stack (nginx, gunicorn, PostgreSQL)
+	@echo "==> end-to-end tests"
+	@$(VENVS)/tools/bin/pytest tests/e2e $(PYTEST_ARGS)
+
+test-containers: setup ## Check the compose stack and Dockerfiles statically (no Docker engine needed)
+	@echo "==> container checks"
+	@$(VENVS)/tools/bin/pytest tests/containers $(PYTEST_ARGS)
+
+lint: setup ## ruff lint and format check, Django system checks, no missing migrations
+	@$(VENVS)/tools/bin/ruff check .
+	@$(VENVS)/tools/bin/ruff format --check .
+	@cd auth_project && ../$(VENVS)/auth/bin/python manage.py check && ../$(VENVS)/auth/bin/python manage.py makemigrations --check --dry-run
+	@cd todo_project && ../$(VENVS)/todo/bin/python manage.py check && ../$(VENVS)/todo/bin/python manage.py makemigrations --check --dry-run
+
+format: setup ## Apply ruff's fixes and formatting
+	@$(VENVS)/tools/bin/ruff check --fix .
+	@$(VENVS)/tools/bin/ruff format .
+
+bench: setup ## Benchmark the stack under load and write docs/benchmarks.md (QUICK=1: under a minute)
+	@$(PYTHON) scripts/bench.py $(if $(QUICK),--quick)
+
+compose-up: ## Start the containerised stack (needs a Docker engine; see docs/containers.md)
+	@test -f compose/.env || { cp compose/.env.example compose/.env; echo "==> created compose/.env from compose/.env.example: edit its secrets"; }
+	$(COMPOSE) up -d --build
+
+compose-down: ## Stop the containerised stack (data volumes are kept)
+	$(COMPOSE) down
+
+clean: ## Remove caches (keeps var/: data and keys; keeps .venvs)
+	@find . -name __pycache__ -type d -prune -not -path './.venvs/*' -exec rm -rf {} +
+	@rm -rf .pytest_cache .ruff_cache auth_project/.pytest_cache todo_project/.pytest_cache
