@@ -72,7 +72,8 @@ format: setup ## Apply ruff's fixes and formatting
 	@$(VENVS)/tools/bin/ruff format .
 
 bench: setup ## Benchmark the stack under load and write docs/benchmarks.md (QUICK=1: under a minute)
-	@$(PYTHON) scripts/bench.py $(if $(QUICK),--quick)
+	@scripts/bootstrap.sh bench
+	@$(VENVS)/bench/bin/python scripts/bench.py $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 compose-up: ## Start the containerised stack (needs a Docker engine; see docs/containers.md)
 	@test -f compose/.env || { cp compose/.env.example compose/.env; echo "==> created compose/.env from compose/.env.example: edit its secrets"; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create or update the project's virtual environments: one per service and one for the
 # cross-service tools. Each is rebuilt only when its requirements files change, so a second run
-# is instant. Usage: scripts/bootstrap.sh [auth|todo|tools ...]  (default: all three)
+# is instant. Usage: scripts/bootstrap.sh [auth|todo|tools|bench ...]
+# (default: auth, todo and tools; the benchmark's own environment is made by `make bench`)
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,12 +14,14 @@ declare -A requirements=(
   [auth]="auth_project/requirements-dev.txt"
   [todo]="todo_project/requirements-dev.txt"
   [tools]="tests/requirements.txt"
+  [bench]="scripts/requirements-bench.txt"
 )
 # files whose content decides whether a venv is current
 declare -A inputs=(
   [auth]="auth_project/requirements.txt auth_project/requirements-dev.txt"
   [todo]="todo_project/requirements.txt todo_project/requirements-dev.txt"
   [tools]="tests/requirements.txt"
+  [bench]="scripts/requirements-bench.txt"
 )
 
 say() { printf '==> %s\n' "$*"; }
@@ -35,7 +38,7 @@ names=("$@")
 
 cd "$repo_root"
 for name in "${names[@]}"; do
-  [[ -n "${requirements[$name]:-}" ]] || die "unknown environment '$name' (auth, todo or tools)"
+  [[ -n "${requirements[$name]:-}" ]] || die "unknown environment '$name' (auth, todo, tools or bench)"
   venv="$venvs_dir/$name"
   stamp="$venv/.requirements.sha256"
   # shellcheck disable=SC2086  # the inputs list is meant to split into file names

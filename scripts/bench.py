@@ -1,0 +1,406 @@
+"""Benchmark the whole stack under load with wrk and write docs/benchmarks.{md,json,png} (`make bench`).
+
+It starts its own stack (scripts/stack.py, var/bench/, its own ports) on PostgreSQL with production
+settings and the rate limits lifted, seeds a user and todos through the API, then drives each scenario
+with wrk: a warm-up, then fixed-length runs at 50 connections, each scenario twice. The report holds
+requests per second, latency percentiles, unexpected responses and each process's peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import bench_report
+
+REPO = Path(__file__).resolve().parent.parent
+WRK_SCRIPT = REPO / "scripts" / "bench_wrk.lua"
+VAR_DIR = REPO / "var" / "bench"
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+DATABASES = {"auth": "bench_auth", "todo": "bench_todo"}
+PORTS = {
+    "gateway": int(os.environ.get("BENCH_GATEWAY_PORT", "18080")),
+    "auth": int(os.environ.get("BENCH_AUTH_PORT", "18001")),
+    "todo": int(os.environ.get("BENCH_TODO_PORT", "18002")),
+}
+PASSWORD = "bench-Password-9f2c1e"
+SEEDED_TODOS = 100
+CONNECTIONS = 50
+THREADS = 2
+
+# What the stack runs with during the benchmark; the report prints it. The rate limits are lifted
+# (gateway and login throttles) because the load comes from one address; nothing else is weakened.
+STACK_ENV = {
+    "DJANGO_ENV": "production",
+    "GATEWAY_RATE_LIMITS": "off",
+    "LOGIN_RATE_PER_USERNAME": "1000000/s",
+    "LOGIN_RATE_PER_IP": "1000000/s",
+    "JWT_ACCESS_TOKEN_LIFETIME": "3600",
+    "STACK_VAR_DIR": str(VAR_DIR),
+    "GATEWAY_PORT": str(PORTS["gateway"]),
+    "AUTH_PORT": str(PORTS["auth"]),
+    "TODO_PORT": str(PORTS["todo"]),
+    "AUTH_DATABASE_URL": f"{POSTGRES_URL}/{DATABASES['auth']}",
+    "TODO_DATABASE_URL": f"{POSTGRES_URL}/{DATABASES['todo']}",
+}
+
+
+@dataclass
+class Scenario:
+    """One request shape driven by wrk against the gateway or straight at a service."""
+
+    key: str
+    title: str
+    port: str
+    method: str
+    paths: list[str]
+    expect: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+    refresh_tokens: int = 0
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def http_json(method: str, url: str, payload: dict | None = None, token: str | None = None) -> tuple[int, dict, dict]:
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read()
+            return response.status, dict(response.headers), json.loads(body) if body else {}
+    except urllib.error.HTTPError as error:
+        body = error.read()
+        return error.code, dict(error.headers), json.loads(body) if body else {}
+
+
+def psql(sql: str) -> str:
+    result = subprocess.run(
+        ["psql", f"{POSTGRES_URL}/postgres", "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout
+
+
+def check_tools() -> None:
+    if not shutil.which("wrk"):
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            say("installing wrk (Debian package)")
+            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+        else:
+            sys.exit("bench: wrk is missing; install the Debian package: sudo apt-get install wrk")
+    try:
+        psql("select 1")
+    except (subprocess.CalledProcessError, FileNotFoundError) as error:
+        sys.exit(f"bench: PostgreSQL at {POSTGRES_URL} does not answer ({error}); set BENCH_POSTGRES_URL")
+
+
+def stack(command: str) -> None:
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "stack.py"), command], check=True, env=os.environ | STACK_ENV
+    )
+
+
+def fresh_databases() -> None:
+    for name in DATABASES.values():
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        psql(f"CREATE DATABASE {name}")
+
+
+def login(gateway: str, username: str) -> dict:
+    status, _, body = http_json("POST", f"{gateway}/auth/login/", {"username": username, "password": PASSWORD})
+    if status != 200:
+        sys.exit(f"bench: login failed with {status}: {body}")
+    return body
+
+
+def seed(gateway: str) -> dict:
+    """Register the benchmark's user, give it todos, and return what the scenarios need."""
+    username = "bench-user"
+    status, _, body = http_json(
+        "POST", f"{gateway}/auth/register/", {"username": username, "email": "bench@example.com", "password": PASSWORD}
+    )
+    if status != 201:
+        sys.exit(f"bench: registration failed with {status}: {body}")
+    access = login(gateway, username)["access"]
+    todo_ids = []
+    for number in range(SEEDED_TODOS):
+        status, _, body = http_json(
+            "POST", f"{gateway}/todos/", {"title": f"todo {number}", "description": "seeded", "order": number}, access
+        )
+        if status != 201:
+            sys.exit(f"bench: seeding todos failed with {status}: {body}")
+        todo_ids.append(body["id"])
+    status, headers, _ = http_json("GET", f"{gateway}/todos/{todo_ids[0]}/", token=access)
+    etag = headers.get("ETag")
+    if status != 200 or not etag:
+        sys.exit(f"bench: reading a todo failed with {status} (ETag {etag!r})")
+    return {"username": username, "access": access, "todo_ids": todo_ids, "etag": etag}
+
+
+def scenarios(seeded: dict) -> list[Scenario]:
+    bearer = {"Authorization": f"Bearer {seeded['access']}"}
+    json_bearer = bearer | {"Content-Type": "application/json"}
+    first = seeded["todo_ids"][0]
+    login_body = json.dumps({"username": seeded["username"], "password": PASSWORD})
+    return [
+        Scenario("list", "GET /todos/ (20 per page), gateway", "gateway", "GET", ["/todos/?page_size=20"], 200, bearer),
+        Scenario(
+            "list_direct",
+            "GET /todos/ (20), straight to gunicorn",
+            "todo",
+            "GET",
+            ["/todos/?page_size=20"],
+            200,
+            bearer,
+        ),
+        Scenario(
+            "detail",
+            "GET /todos/{id}/",
+            "gateway",
+            "GET",
+            [f"/todos/{i}/" for i in seeded["todo_ids"][:20]],
+            200,
+            bearer,
+        ),
+        Scenario(
+            "detail_304",
+            "GET /todos/{id}/ If-None-Match (304)",
+            "gateway",
+            "GET",
+            [f"/todos/{first}/"],
+            304,
+            bearer | {"If-None-Match": seeded["etag"]},
+        ),
+        Scenario(
+            "create",
+            "POST /todos/",
+            "gateway",
+            "POST",
+            ["/todos/"],
+            201,
+            json_bearer,
+            json.dumps({"title": "from the benchmark", "description": "load"}),
+        ),
+        Scenario(
+            "patch",
+            "PATCH /todos/{id}/",
+            "gateway",
+            "PATCH",
+            [f"/todos/{i}/" for i in seeded["todo_ids"][20:40]],
+            200,
+            json_bearer,
+            json.dumps({"completed": True}),
+        ),
+        Scenario(
+            "login",
+            "POST /auth/login/",
+            "gateway",
+            "POST",
+            ["/auth/login/"],
+            200,
+            {"Content-Type": "application/json"},
+            login_body,
+        ),
+        Scenario(
+            "refresh",
+            "POST /auth/refresh/",
+            "gateway",
+            "POST",
+            ["/auth/refresh/"],
+            200,
+            {"Content-Type": "application/json"},
+            refresh_tokens=CONNECTIONS + 10,
+        ),
+        Scenario("healthz", "GET /healthz (nginx alone: the ceiling)", "gateway", "GET", ["/healthz"], 200),
+    ]
+
+
+def run_wrk(scenario: Scenario, seconds: int, gateway: str) -> dict:
+    env = os.environ | {
+        "BENCH_METHOD": scenario.method,
+        "BENCH_PATHS": ",".join(scenario.paths),
+        "BENCH_HEADERS": "\n".join(f"{name}: {value}" for name, value in scenario.headers.items()),
+        "BENCH_EXPECT": str(scenario.expect),
+        "BENCH_THREADS": str(THREADS),
+    }
+    if scenario.body is not None:
+        env["BENCH_BODY"] = scenario.body
+    if scenario.refresh_tokens:
+        # refresh tokens rotate: every run needs a fresh pool, one token per connection and a margin
+        env["BENCH_REFRESH_TOKENS"] = ",".join(
+            login(gateway, "bench-user")["refresh"] for _ in range(scenario.refresh_tokens)
+        )
+    url = f"http://127.0.0.1:{PORTS[scenario.port]}"
+    command = [
+        "wrk",
+        f"-t{THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(WRK_SCRIPT),
+        url,
+    ]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    line = next(line for line in output.splitlines() if line.startswith("BENCH_RESULT "))
+    result = json.loads(line.removeprefix("BENCH_RESULT "))
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["errors"] = sum(
+        result[key] for key in ("unexpected_status", "connect_errors", "read_errors", "write_errors", "timeouts")
+    )
+    return result
+
+
+def stack_processes() -> dict[str, list[int]]:
+    """Every process the benchmark's stack runs, by role: each pid file's process and its descendants."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    roles: dict[str, list[int]] = {}
+    for pid_file in sorted(VAR_DIR.rglob("*.pid")):
+        try:
+            root = int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        tree, pending = [], [root]
+        while pending:
+            pid = pending.pop()
+            tree.append(pid)
+            pending.extend(children.get(pid, []))
+        roles[pid_file.stem] = tree
+    backends = psql(
+        "SELECT pid FROM pg_stat_activity WHERE datname IN ("
+        + ",".join(f"'{name}'" for name in DATABASES.values())
+        + ")"
+    )
+    roles["postgres-backends"] = [int(pid) for pid in backends.split()]
+    return roles
+
+
+def peak_memory_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def memory_report() -> dict[str, list[dict]]:
+    report: dict[str, list[dict]] = {}
+    for role, pids in stack_processes().items():
+        entries = []
+        for pid in pids:
+            peak = peak_memory_mb(pid)
+            if peak is not None:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                entries.append({"pid": pid, "peak_mb": round(peak, 1), "command": command.strip()[:120]})
+        report[role] = entries
+    return report
+
+
+def hasher_description() -> str:
+    code = (
+        "from django.contrib.auth.hashers import get_hasher; h = get_hasher(); "
+        "print(h.algorithm, *(f'{k}={getattr(h, k)}' for k in ('memory_cost', 'time_cost', 'parallelism', "
+        "'iterations') if hasattr(h, k)))"
+    )
+    result = subprocess.run(
+        [str(REPO / ".venvs" / "auth" / "bin" / "python"), "manage.py", "shell", "-c", code],
+        cwd=REPO / "auth_project",
+        capture_output=True,
+        text=True,
+        env=os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings.local"},
+    )
+    return result.stdout.strip() or f"unknown ({result.stderr.strip()[-200:]})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs, once each: under a minute")
+    parser.add_argument("--seconds", type=int, help="length of each measured run (default 10, quick 3)")
+    parser.add_argument("--keep", action="store_true", help="leave the benchmark's stack running afterwards")
+    parser.add_argument("--only", help="comma-separated scenario keys to run (default: all)")
+    options = parser.parse_args()
+    seconds = options.seconds or (3 if options.quick else 10)
+    repeats = 1 if options.quick else 2
+    warmup = 1 if options.quick else 3
+
+    started = time.monotonic()
+    check_tools()
+    say("stopping any earlier benchmark stack and recreating its databases")
+    stack("down")
+    fresh_databases()
+    say("starting the stack: production settings, PostgreSQL, rate limits lifted")
+    stack("up")
+    gateway = f"http://127.0.0.1:{PORTS['gateway']}"
+    try:
+        say(f"seeding a user and {SEEDED_TODOS} todos")
+        seeded = seed(gateway)
+        chosen = scenarios(seeded)
+        if options.only:
+            wanted = set(options.only.split(","))
+            chosen = [scenario for scenario in chosen if scenario.key in wanted]
+        results = []
+        for scenario in chosen:
+            say(f"{scenario.title}: warm-up {warmup}s, then {repeats} x {seconds}s at {CONNECTIONS} connections")
+            run_wrk(scenario, warmup, gateway)
+            runs = [run_wrk(scenario, seconds, gateway) for _ in range(repeats)]
+            for run in runs:
+                print(
+                    f"    {run['rps']:8.0f} req/s  p50 {run['p50_us'] / 1000:6.1f} ms  "
+                    f"p99 {run['p99_us'] / 1000:6.1f} ms  errors {run['errors']}"
+                )
+            results.append({"scenario": asdict(scenario) | {"headers": sorted(scenario.headers)}, "runs": runs})
+        memory = memory_report()
+    finally:
+        if not options.keep:
+            say("stopping the benchmark stack")
+            stack("down")
+    report = {
+        "settings": {
+            "connections": CONNECTIONS,
+            "threads": THREADS,
+            "seconds": seconds,
+            "repeats": repeats,
+            "warmup_seconds": warmup,
+            "stack_env": {key: value for key, value in STACK_ENV.items() if "URL" not in key}
+            | {"databases": "PostgreSQL"},
+            "gunicorn": {key: os.environ[key] for key in ("GUNICORN_WORKERS", "GUNICORN_THREADS") if key in os.environ},
+            "hasher": hasher_description(),
+            "quick": options.quick,
+        },
+        "machine": bench_report.machine_description(),
+        "results": results,
+        "memory": memory,
+        "elapsed_seconds": round(time.monotonic() - started, 1),
+    }
+    bench_report.write(report, REPO / "docs")
+    say(f"done in {report['elapsed_seconds']} s: docs/benchmarks.md, docs/benchmarks.json, docs/benchmarks.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,257 @@
+"""Turn a benchmark run (scripts/bench.py) into docs/benchmarks.md, docs/benchmarks.json and docs/benchmarks.png."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+from pathlib import Path
+
+# Everything below this line of docs/benchmarks.md is written by hand (what each change bought) and
+# kept when the report is regenerated.
+NOTES_MARKER = "<!-- everything below is written by hand and kept when `make bench` rewrites this file -->"
+
+LIST_RPS_TARGET = 1300
+LIST_P99_TARGET_MS = 60
+GATEWAY_RATIO_TARGET = 0.9
+LOGIN_P50_TARGET_MS = 300
+WORKER_MEMORY_TARGET_MB = 120
+STACK_MEMORY_TARGET_MB = 600
+
+
+def machine_description() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+    def version(command: list[str]) -> str:
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return "not found"
+        return (result.stdout or result.stderr).strip().splitlines()[0]
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_gib, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "nginx": version(["nginx", "-v"]),
+        "wrk": version(["wrk", "--version"]),
+        "postgresql": version(["psql", "--version"]),
+    }
+
+
+def summarise(result: dict) -> dict:
+    runs = result["runs"]
+    return {
+        "key": result["scenario"]["key"],
+        "title": result["scenario"]["title"],
+        "rps": statistics.mean(run["rps"] for run in runs),
+        "rps_runs": [round(run["rps"]) for run in runs],
+        "p50_ms": statistics.mean(run["p50_us"] for run in runs) / 1000,
+        "p90_ms": statistics.mean(run["p90_us"] for run in runs) / 1000,
+        "p99_ms": statistics.mean(run["p99_us"] for run in runs) / 1000,
+        "errors": sum(run["errors"] for run in runs),
+        "requests": sum(run["requests"] for run in runs),
+    }
+
+
+def memory_totals(memory: dict[str, list[dict]]) -> tuple[float, float]:
+    workers = [entry["peak_mb"] for role, entries in memory.items() if role in ("auth", "todo") for entry in entries]
+    total = sum(entry["peak_mb"] for entries in memory.values() for entry in entries)
+    return (max(workers) if workers else 0.0), total
+
+
+def targets(summary: dict[str, dict], memory: dict[str, list[dict]], hasher: str) -> list[tuple[str, str, bool | None]]:
+    """Each target as (what, measured, met); met is None when the scenario did not run."""
+
+    def get(key: str) -> dict | None:
+        return summary.get(key)
+
+    rows: list[tuple[str, str, bool | None]] = []
+    listing, direct, detail, not_modified, login = (
+        get(k) for k in ("list", "list_direct", "detail", "detail_304", "login")
+    )
+    if listing:
+        rows.append(
+            (
+                f"authenticated list through the gateway ≥ {LIST_RPS_TARGET} req/s, "
+                f"p99 ≤ {LIST_P99_TARGET_MS} ms, no errors",
+                f"{listing['rps']:.0f} req/s, p99 {listing['p99_ms']:.1f} ms, {listing['errors']} errors",
+                listing["rps"] >= LIST_RPS_TARGET
+                and listing["p99_ms"] <= LIST_P99_TARGET_MS
+                and listing["errors"] == 0,
+            )
+        )
+    if listing and direct:
+        ratio = listing["rps"] / direct["rps"]
+        rows.append(
+            (
+                f"gateway costs ≤ 10% (list via gateway / direct ≥ {GATEWAY_RATIO_TARGET})",
+                f"{ratio:.2f}",
+                ratio >= GATEWAY_RATIO_TARGET,
+            )
+        )
+    if detail and not_modified:
+        rows.append(
+            (
+                "conditional GET (304) cheaper than a full GET",
+                f"{not_modified['rps']:.0f} vs {detail['rps']:.0f} req/s, "
+                f"p50 {not_modified['p50_ms']:.1f} vs {detail['p50_ms']:.1f} ms",
+                not_modified["rps"] > detail["rps"],
+            )
+        )
+    if login:
+        rows.append(
+            (
+                f"login p50 ≤ {LOGIN_P50_TARGET_MS} ms at OWASP's minimum hash cost or above ({hasher})",
+                f"p50 {login['p50_ms']:.1f} ms",
+                login["p50_ms"] <= LOGIN_P50_TARGET_MS,
+            )
+        )
+    worst_worker, total = memory_totals(memory)
+    rows.append(
+        (
+            f"every gunicorn worker < {WORKER_MEMORY_TARGET_MB} MB peak",
+            f"largest {worst_worker:.1f} MB",
+            0 < worst_worker < WORKER_MEMORY_TARGET_MB,
+        )
+    )
+    rows.append(
+        (
+            f"whole stack < {STACK_MEMORY_TARGET_MB} MB (sum of every process's peak)",
+            f"{total:.1f} MB",
+            0 < total < STACK_MEMORY_TARGET_MB,
+        )
+    )
+    return rows
+
+
+def ratios(summary: dict[str, dict]) -> list[tuple[str, float]]:
+    pairs = [
+        ("list through gateway / list direct", "list", "list_direct"),
+        ("list / ceiling (nginx /healthz)", "list", "healthz"),
+        ("304 / full GET of one todo", "detail_304", "detail"),
+        ("refresh / login", "refresh", "login"),
+    ]
+    return [(label, summary[a]["rps"] / summary[b]["rps"]) for label, a, b in pairs if a in summary and b in summary]
+
+
+def write_chart(summary: dict[str, dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(summary.values())
+    labels = [row["key"] for row in rows]
+    figure, (throughput, latency) = plt.subplots(2, 1, figsize=(11, 8), constrained_layout=True)
+    throughput.bar(labels, [row["rps"] for row in rows], color="#3b6ea8")
+    throughput.axhline(
+        LIST_RPS_TARGET, color="#c0392b", linestyle="--", linewidth=1, label=f"list target {LIST_RPS_TARGET}"
+    )
+    throughput.set_ylabel("requests per second")
+    throughput.set_title("Throughput per scenario (wrk, 50 connections)")
+    throughput.legend()
+    width = 0.27
+    positions = range(len(rows))
+    for offset, (name, colour) in enumerate((("p50_ms", "#7fb3d5"), ("p90_ms", "#2e86c1"), ("p99_ms", "#1b4f72"))):
+        latency.bar(
+            [p + (offset - 1) * width for p in positions],
+            [row[name] for row in rows],
+            width,
+            label=name[:3],
+            color=colour,
+        )
+    latency.set_xticks(list(positions), labels)
+    latency.set_yscale("log")
+    latency.set_ylabel("latency (ms, log scale)")
+    latency.set_title("Latency percentiles per scenario")
+    latency.legend()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def markdown(report: dict, summary: dict[str, dict], kept_notes: str) -> str:
+    settings, machine = report["settings"], report["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (scripts/bench.py); numbers drift between runs on a shared machine, so",
+        "compare the ratios as much as the absolute numbers.",
+        "",
+        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB,",
+        f"  Linux {machine['kernel']};",
+        f"  Python {machine['python']}, {machine['nginx']}, {machine['wrk']}, {machine['postgresql']}.",
+        f"- Load: wrk `-t{settings['threads']} -c{settings['connections']}`, {settings['warmup_seconds']} s warm-up,",
+        f"  then {settings['repeats']} run(s) of {settings['seconds']} s per scenario"
+        + (" (QUICK)" if settings["quick"] else "")
+        + ";",
+        "  wrk runs on the same 2 cores as the stack.",
+        "- Stack: " + ", ".join(f"`{key}={value}`" for key, value in settings["stack_env"].items()) + ".",
+        "  **The gateway's rate limits and the login throttles are lifted for this run** (all load comes from one",
+        "  address); every token, isolation and validation check stays on.",
+        f"- Password hasher: {settings['hasher']}.",
+        f"- Whole run: {report['elapsed_seconds']} s.",
+        "",
+        "## Results",
+        "",
+        "| scenario | req/s (mean of runs) | runs | p50 ms | p90 ms | p99 ms | errors |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for row in summary.values():
+        lines.append(
+            f"| {row['title']} | {row['rps']:.0f} | {' / '.join(map(str, row['rps_runs']))} | {row['p50_ms']:.1f} | "
+            f"{row['p90_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |"
+        )
+    lines += [
+        "",
+        "Errors count every response whose status is not the scenario's expected one, plus socket errors",
+        "and timeouts.",
+        "",
+        "![throughput and latency per scenario](benchmarks.png)",
+        "",
+        "## Ratios",
+        "",
+    ]
+    lines += [f"- {label}: **{value:.2f}**" for label, value in ratios(summary)]
+    lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    for what, measured, met in targets(summary, report["memory"], settings["hasher"]):
+        lines.append(f"| {what} | {measured} | {'yes' if met else 'not run' if met is None else '**no**'} |")
+    lines += [
+        "",
+        "## Peak memory per process",
+        "",
+        "Peak resident set (`VmHWM`) of each process at the end of the run. A PostgreSQL backend's figure",
+        "includes the shared buffers it touched, so their sum overstates what PostgreSQL really holds.",
+        "",
+        "| process group | processes | peaks (MB) | sum (MB) |",
+        "|---|---:|---|---:|",
+    ]
+    for role, entries in report["memory"].items():
+        peaks = [entry["peak_mb"] for entry in entries]
+        lines.append(f"| {role} | {len(peaks)} | {', '.join(f'{p:.0f}' for p in peaks)} | {sum(peaks):.0f} |")
+    lines += ["", NOTES_MARKER, kept_notes.strip("\n"), ""]
+    return "\n".join(lines)
+
+
+def write(report: dict, docs: Path) -> None:
+    summary = {result["scenario"]["key"]: summarise(result) for result in report["results"]}
+    page = docs / "benchmarks.md"
+    kept_notes = ""
+    if page.exists() and NOTES_MARKER in page.read_text():
+        kept_notes = page.read_text().split(NOTES_MARKER, 1)[1]
+    (docs / "benchmarks.json").write_text(json.dumps(report | {"summary": summary}, indent=2) + "\n")
+    if summary:
+        write_chart(summary, docs / "benchmarks.png")
+    page.write_text(markdown(report, summary, kept_notes))
