@@ -1,0 +1,105 @@
+"""Writes of the auth service: accounts, logins, token rotation and revocation."""
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts.exceptions import InvalidCredentials, LoginThrottled, TokenRejected
+from accounts.models import User
+from accounts.throttling import login_failure_record, login_retry_after
+from accounts.tokens import RefreshToken
+
+USERNAME_TAKEN = "A user with that username already exists."
+
+
+def user_create(*, username: str, email: str, password: str) -> User:
+    """Register a user after Django's password validators have accepted the password."""
+    user = User(username=User.normalize_username(username), email=User.objects.normalize_email(email))
+    errors: dict[str, list[str]] = {}
+    if User.objects.filter(username__iexact=user.username).exists():
+        errors["username"] = [USERNAME_TAKEN]
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        # Two registrations of one name raced past the check above.
+        raise ValidationError({"username": [USERNAME_TAKEN]}) from exc
+    return user
+
+
+def token_pair_for_user(*, user: User) -> dict[str, str]:
+    """A new refresh token (recorded as outstanding) and an access token made from it."""
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def token_pair_for_credentials(*, request: HttpRequest, username: str, password: str) -> dict[str, str]:
+    """Log in: refuse while a throttle budget is spent, count failures, and answer alike for every failure."""
+    retry_after = login_retry_after(request=request, username=username)
+    if retry_after is not None:
+        raise LoginThrottled(wait=retry_after)
+    # authenticate() hashes the password even for an unknown username, so both failures take as long.
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        login_failure_record(request=request, username=username)
+        raise InvalidCredentials()
+    return token_pair_for_user(user=user)
+
+
+def _verified_refresh_token(raw_token: str) -> RefreshToken:
+    try:
+        return RefreshToken(raw_token)
+    except TokenError as exc:
+        raise TokenRejected(str(exc)) from exc
+
+
+def token_refresh(*, refresh: str) -> dict[str, str]:
+    """Trade a refresh token for a new pair; the used one is blacklisted, and using it again is refused."""
+    token = _verified_refresh_token(refresh)
+    user_id = token.get("sub")
+    user = User.objects.filter(pk=user_id, is_active=True).first() if str(user_id).isdigit() else None
+    if user is None:
+        raise TokenRejected("No active account for this token.")
+    with transaction.atomic():
+        # The blacklist row is unique per token: of two concurrent refreshes with one token, only one creates it.
+        _, created = token.blacklist()
+        if not created:
+            raise TokenRejected("Token is blacklisted")
+        return token_pair_for_user(user=user)
+
+
+def token_revoke(*, user: User, refresh: str) -> None:
+    """Log out: blacklist the caller's refresh token."""
+    token = _verified_refresh_token(refresh)
+    if token.get("sub") != str(user.pk):
+        raise PermissionDenied("This refresh token was issued to another user.")
+    token.blacklist()
+
+
+def user_password_change(*, user: User, old_password: str, new_password: str) -> None:
+    """Change the password and blacklist every refresh token of the user, signing out all sessions."""
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": ["The old password is wrong."]})
+    try:
+        validate_password(new_password, user=user)
+    except DjangoValidationError as exc:
+        raise ValidationError({"new_password": list(exc.messages)}) from exc
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+        BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+        )

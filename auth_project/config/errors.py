@@ -1,0 +1,54 @@
+"""Every error answers JSON: DRF's exception handler plus Django's own error views."""
+
+import logging
+
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import HttpRequest, JsonResponse
+from django.views.csrf import csrf_failure as html_csrf_failure
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from accounts.keyring import KeyringError
+
+logger = logging.getLogger(__name__)
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler, plus JSON for Django's mid-view refusals and for a missing keyring."""
+    response = exception_handler(exc, context)
+    if response is not None:
+        return response
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": "Request body is too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, KeyringError):
+        logger.error("signing keys unavailable", extra={"error": str(exc)})
+        return Response({"detail": "Signing keys are unavailable."}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    if isinstance(exc, SuspiciousOperation):
+        return Response({"detail": "Bad request."}, status=status.HTTP_400_BAD_REQUEST)
+    return None
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse({"detail": "Request body is too large."}, status=413)
+    return JsonResponse({"detail": "Bad request."}, status=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"detail": "Internal server error."}, status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    """JSON on API paths; the admin's HTML forms keep Django's own page."""
+    if request.path.startswith("/auth/admin/"):
+        return html_csrf_failure(request, reason)
+    return JsonResponse({"detail": f"CSRF verification failed: {reason}"}, status=403)

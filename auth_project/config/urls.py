@@ -1,0 +1,24 @@
+"""The service owns the whole /auth/ prefix, so the gateway passes paths through unchanged."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+schema_view = SpectacularAPIView.as_view()
+docs_view = SpectacularSwaggerView.as_view(url_name="schema")
+
+urlpatterns = [
+    path("auth/admin", RedirectView.as_view(url="/auth/admin/")),
+    path("auth/admin/", admin.site.urls),
+    path("auth/schema/", schema_view, name="schema"),
+    path("auth/schema", schema_view),
+    path("auth/docs/", docs_view, name="docs"),
+    path("auth/docs", docs_view),
+    path("auth/", include("accounts.urls")),
+]
+
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

@@ -1,0 +1,21 @@
+"""gunicorn settings for the auth service, all from the environment (docs/configuration.md)."""
+
+import os
+
+wsgi_app = "config.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('AUTH_PORT') or 8001}"
+workers = int(os.environ.get("GUNICORN_WORKERS") or 2)
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+# gthread keeps idle upstream connections open, so the gateway's keepalive pool pays off.
+worker_class = "gthread"
+# Longer than the gateway's upstream keepalive_timeout (nginx default 60 s), so the gateway closes first
+# and never sends a request on a connection gunicorn is closing.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE") or 75)
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or 30)
+# The request-id middleware writes one JSON access line per request; gunicorn's own would duplicate it.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL") or "info"
+# Only the gateway may say the original request was HTTPS (X-Forwarded-Proto).
+forwarded_allow_ips = os.environ.get("TRUSTED_PROXY_IPS") or "127.0.0.1,::1"
