@@ -1,0 +1,50 @@
+"""Every error is JSON: DRF's exception handler and Django's own error views (400, 403, 404, 500, CSRF)."""
+
+from http import HTTPStatus
+
+from django.http import HttpRequest, JsonResponse
+from django.views.csrf import csrf_failure as html_csrf_failure
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+INVALID_TOKEN_CHALLENGE = 'Bearer realm="todos", error="invalid_token"'
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler, with the RFC 6750 `error="invalid_token"` challenge on a refused token."""
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.AuthenticationFailed):
+        response["WWW-Authenticate"] = INVALID_TOKEN_CHALLENGE
+    return response
+
+
+def _error(status: HTTPStatus, detail: str) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """JSON 400 for Django's own refusals: a Host not in ALLOWED_HOSTS, a body over the upload limit."""
+    return _error(HTTPStatus.BAD_REQUEST, "Bad request.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """JSON 403."""
+    return _error(HTTPStatus.FORBIDDEN, "You do not have permission to perform this action.")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """JSON 404 for every unknown path."""
+    return _error(HTTPStatus.NOT_FOUND, "Not found.")
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    """JSON 500; the traceback goes to the log, never to the caller."""
+    return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error.")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    """JSON 403 on API paths; the operators' admin keeps Django's page, which explains what to do."""
+    if request.path.startswith("/todos/admin"):
+        return html_csrf_failure(request, reason)
+    return _error(HTTPStatus.FORBIDDEN, f"CSRF verification failed: {reason}")

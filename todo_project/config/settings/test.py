@@ -1,0 +1,14 @@
+"""Test settings: fast password hashing, the browsable API off, keys supplied by the tests' fixtures."""
+
+from .base import *  # noqa: F403
+
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The manifest needs collectstatic; tests render the admin and docs pages without it.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+JWT_JWKS_FILE = ""
+JWT_PUBLIC_KEY_FILES: list[str] = []
+JWT_JWKS_URL = ""

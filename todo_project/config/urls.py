@@ -1,0 +1,20 @@
+"""The todo service owns /todos/: the API, its admin, schema, docs and static files (whitenoise)."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+admin.site.site_header = "Todo service administration"
+admin.site.site_title = "Todo service admin"
+
+urlpatterns = [
+    path("todos/admin/", admin.site.urls),
+    re_path(r"^todos/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^todos/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("todos.urls")),
+]
+
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"

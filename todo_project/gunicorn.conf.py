@@ -1,0 +1,21 @@
+"""gunicorn settings for the todo service, from the environment (docs/configuration.md)."""
+
+import os
+
+wsgi_app = "config.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('TODO_PORT', '8002')}")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+# gthread keeps the gateway's upstream keepalive connections open; sync workers would close each one.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Longer than the gateway's upstream keepalive_timeout (60 s), so the gateway closes idle connections first.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+# The request-id middleware writes one JSON access line per request; gunicorn's own would double it.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# Only the gateway may set X-Forwarded-* (same list as the service's TRUSTED_PROXY_IPS).
+forwarded_allow_ips = os.environ.get("TRUSTED_PROXY_IPS", "127.0.0.1,::1")
+proc_name = "todo-service"

@@ -1,0 +1,45 @@
+"""The operators' admin for todos: filter by owner id, search by title, description or owner."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from todos.models import Todo
+
+
+class OwnerIdFilter(admin.SimpleListFilter):
+    """Filter by `?owner_id=`; offers only the chosen owner, since listing every owner would scan the table."""
+
+    title = "owner id"
+    parameter_name = "owner_id"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        owner_id = request.GET.get(self.parameter_name)
+        return [(owner_id, owner_id)] if owner_id else []
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Todo]) -> QuerySet[Todo]:
+        if self.value():
+            return queryset.filter(owner_id=self.value())
+        return queryset
+
+
+@admin.register(Todo)
+class TodoAdmin(admin.ModelAdmin):
+    """Todos of every owner; click an owner id to see only that owner's todos."""
+
+    list_display = ["title", "owner", "completed", "due_date", "order", "updated_at"]
+    list_filter = [OwnerIdFilter, "completed"]
+    search_fields = ["title", "description", "=owner_id"]
+    readonly_fields = ["id", "version", "created_at", "updated_at"]
+    fields = ["id", "owner_id", "title", "description", "completed", "due_date", "order", "version"]
+    ordering = ["owner_id", "order", "created_at", "id"]
+    list_per_page = 50
+    show_full_result_count = False
+
+    @admin.display(description="owner id", ordering="owner_id")
+    def owner(self, todo: Todo) -> str:
+        return format_html('<a href="?{}">{}</a>', urlencode({"owner_id": todo.owner_id}), todo.owner_id)

@@ -1,0 +1,111 @@
+"""Stateless RS256 access-token authentication: the verifying key is chosen by the token's kid from the keyring."""
+
+import logging
+import re
+import threading
+from typing import Any
+
+import jwt
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenBackendError, TokenBackendExpiredToken
+from rest_framework_simplejwt.models import TokenUser
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import AccessToken, Token
+
+from todos.keyring import Keyring
+
+logger = logging.getLogger(__name__)
+
+ALGORITHM = "RS256"
+REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub", "jti", "token_type"]
+# The owner id is stored as given; anything else (empty, too long for the column, control characters) is refused.
+VALID_OWNER_ID = re.compile(r"[\x21-\x7e]{1,64}")
+
+_keyring: Keyring | None = None
+_keyring_lock = threading.Lock()
+
+
+def get_keyring() -> Keyring:
+    """The process-wide keyring, built once from the JWT_* settings."""
+    global _keyring  # noqa: PLW0603 - one parsed keyring per process is the point
+    if _keyring is None:
+        with _keyring_lock:
+            if _keyring is None:
+                _keyring = Keyring(
+                    jwks_file=settings.JWT_JWKS_FILE,
+                    public_key_files=settings.JWT_PUBLIC_KEY_FILES,
+                    jwks_url=settings.JWT_JWKS_URL,
+                    timeout=settings.JWT_JWKS_TIMEOUT,
+                    refresh_interval=settings.JWT_JWKS_REFRESH_INTERVAL,
+                    min_refetch_interval=settings.JWT_JWKS_MIN_REFETCH_INTERVAL,
+                )
+    return _keyring
+
+
+@receiver(setting_changed)
+def reset_keyring(*, setting: str, **kwargs: Any) -> None:
+    """Rebuild the keyring when a test changes a key setting."""
+    global _keyring  # noqa: PLW0603
+    if setting.startswith("JWT_"):
+        _keyring = None
+
+
+class KeyringTokenBackend(TokenBackend):
+    """SimpleJWT's backend, verifying RS256 only, with the key the token's kid names."""
+
+    def decode(self, token: Token | bytes | str, verify: bool = True) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise TokenBackendError("Token is invalid") from exc
+        # Checked before any key lookup, so a forged header (alg=none, HS256) never causes a JWKS refetch.
+        if header.get("alg") != ALGORITHM:
+            raise TokenBackendError("Invalid algorithm specified")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise TokenBackendError("Token has no key id")
+        key = get_keyring().get(kid)
+        if key is None:
+            logger.info("token refused: unknown kid", extra={"kid": kid[:100]})
+            raise TokenBackendError("Token signed by an unknown key")
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=api_settings.AUDIENCE,
+                issuer=api_settings.ISSUER,
+                leeway=self.get_leeway(),
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenBackendExpiredToken("Token is expired") from exc
+        except jwt.InvalidTokenError as exc:
+            raise TokenBackendError("Token is invalid") from exc
+
+
+_token_backend = KeyringTokenBackend(ALGORITHM)
+
+
+class KeyringAccessToken(AccessToken):
+    """An access token (token_type "access") verified by the keyring backend."""
+
+    @property
+    def token_backend(self) -> TokenBackend:
+        return _token_backend
+
+
+class KeyringJWTAuthentication(JWTStatelessUserAuthentication):
+    """Bearer access tokens, verified without any database or network call on the request path."""
+
+    www_authenticate_realm = "todos"
+
+    def get_user(self, validated_token: Token) -> TokenUser:
+        owner_id = validated_token.get(api_settings.USER_ID_CLAIM)
+        if not isinstance(owner_id, str) or not VALID_OWNER_ID.fullmatch(owner_id):
+            raise InvalidToken("Token contained no recognizable user identification")
+        return TokenUser(validated_token)

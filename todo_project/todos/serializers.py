@@ -1,0 +1,78 @@
+"""Todo input and output: strict JSON types, no coercion, server-owned fields read-only."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from todos.models import Todo
+
+POSTGRES_INT_MIN, POSTGRES_INT_MAX = -(2**31), 2**31 - 1
+
+
+class StrictCharField(serializers.CharField):
+    """A string, never a number or a boolean turned into one (DRF also refuses NUL bytes and lone surrogates)."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only: "yes", 1 and "true" are refused."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: "5", 5.0 and true are refused."""
+
+    default_error_messages = {"invalid": "Must be an integer."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictDateField(serializers.DateField):
+    """An ISO 8601 date string (YYYY-MM-DD)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid", format="YYYY-MM-DD")
+        return super().to_internal_value(data)
+
+
+class TodoUrlField(serializers.Field):
+    """The todo's absolute URL, built from a base computed once per request instead of a reverse() per row."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="id", read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return f"{self.context['todos_base_url']}{value}/"
+
+
+class TodoSerializer(serializers.ModelSerializer):
+    """A todo as the API shows it, and the fields a client may write."""
+
+    url = TodoUrlField()
+    title = StrictCharField(min_length=1, max_length=200)
+    description = StrictCharField(max_length=10_000, allow_blank=True, trim_whitespace=False, required=False)
+    completed = StrictBooleanField(required=False)
+    due_date = StrictDateField(allow_null=True, required=False)
+    order = StrictIntegerField(min_value=POSTGRES_INT_MIN, max_value=POSTGRES_INT_MAX, required=False)
+
+    class Meta:
+        model = Todo
+        fields = ["id", "url", "title", "description", "completed", "due_date", "order", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+

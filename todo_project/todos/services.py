@@ -1,0 +1,71 @@
+"""Writes of todos, always scoped to one owner; `expected_version` makes a write conditional (If-Match)."""
+
+import datetime
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+
+from todos.filters import TodoFilters
+from todos.models import Todo
+from todos.selectors import todo_list
+
+WRITABLE_FIELDS = frozenset({"title", "description", "completed", "due_date", "order"})
+
+
+class TodoNotFound(Exception):
+    """No todo with this id belongs to the owner."""
+
+
+class TodoVersionMismatch(Exception):
+    """The todo changed since the caller read it: its version is not the one the caller expected."""
+
+
+def todo_create(
+    *,
+    owner_id: str,
+    title: str,
+    description: str = "",
+    completed: bool = False,
+    due_date: datetime.date | None = None,
+    order: int = 0,
+) -> Todo:
+    """Create a todo for the owner."""
+    return Todo.objects.create(
+        owner_id=owner_id, title=title, description=description, completed=completed, due_date=due_date, order=order
+    )
+
+
+def _locked_todo(*, owner_id: str, todo_id: UUID, expected_version: int | None) -> Todo:
+    todo = Todo.objects.select_for_update().filter(owner_id=owner_id, id=todo_id).first()
+    if todo is None:
+        raise TodoNotFound
+    if expected_version is not None and todo.version != expected_version:
+        raise TodoVersionMismatch
+    return todo
+
+
+@transaction.atomic
+def todo_update(*, owner_id: str, todo_id: UUID, changes: dict[str, Any], expected_version: int | None = None) -> Todo:
+    """Apply changes to the owner's todo and bump its version; the row is locked so the version check holds."""
+    unknown = set(changes) - WRITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not writable: {sorted(unknown)}")
+    todo = _locked_todo(owner_id=owner_id, todo_id=todo_id, expected_version=expected_version)
+    for field, value in changes.items():
+        setattr(todo, field, value)
+    todo.version += 1
+    todo.save()
+    return todo
+
+
+@transaction.atomic
+def todo_delete(*, owner_id: str, todo_id: UUID, expected_version: int | None = None) -> None:
+    """Delete the owner's todo."""
+    _locked_todo(owner_id=owner_id, todo_id=todo_id, expected_version=expected_version).delete()
+
+
+def todo_bulk_delete(*, owner_id: str, filters: TodoFilters) -> int:
+    """Delete the owner's todos that match the list filters; returns how many went."""
+    deleted, _ = todo_list(owner_id=owner_id, filters=filters).delete()
+    return deleted

@@ -1,0 +1,209 @@
+"""Thin HTTP views: parse the request, call one selector or service, render."""
+
+from http import HTTPStatus
+from typing import Any
+from uuid import UUID
+
+from django.db import DatabaseError, connection
+from django.http import Http404
+from django.utils.http import parse_etags
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import APIException, UnsupportedMediaType
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from todos import selectors, services
+from todos.filters import ORDERING_FIELDS, todo_filters_from_query
+from todos.models import Todo
+from todos.serializers import TodoSerializer
+
+# Defaults a PUT falls back to for the optional fields it leaves out: PUT replaces the whole todo.
+PUT_DEFAULTS = {"description": "", "completed": False, "due_date": None, "order": 0}
+
+LIST_PARAMETERS = [
+    OpenApiParameter("completed", OpenApiTypes.STR, enum=["true", "false"], description="Only done or open todos."),
+    OpenApiParameter("search", OpenApiTypes.STR, description="Case-insensitive match in title or description."),
+    OpenApiParameter(
+        "ordering",
+        OpenApiTypes.STR,
+        description=f"Comma-separated among {', '.join(ORDERING_FIELDS)}; prefix - for descending. "
+        "Default: order, created_at (ties broken by id).",
+    ),
+]
+IF_MATCH = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Write only if the todo still has this ETag."
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="304 when the todo still has this ETag."
+)
+ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
+STALE = OpenApiResponse(ERROR, description="If-Match does not match the todo's current ETag; nothing changed.")
+NOT_FOUND = OpenApiResponse(ERROR, description="No such todo among the caller's.")
+
+
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The todo has changed since you read it: If-Match does not match its ETag. Nothing was changed."
+    default_code = "precondition_failed"
+
+
+def _etag_matches(header: str | None, etag: str, *, weak: bool) -> bool:
+    """RFC 9110 comparison of an If-Match (strong) or If-None-Match (weak) header against the todo's ETag."""
+    tags = parse_etags(header or "")
+    if tags == ["*"]:
+        return True
+    if weak:
+        return etag in {tag.removeprefix("W/") for tag in tags}
+    return etag in tags
+
+
+def _expected_version(request: Request, todo: Todo | None) -> int | None:
+    """The version a conditional write requires, or None when the request has no If-Match."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    if todo is None:
+        raise Http404
+    if not _etag_matches(header, todo.etag, weak=False):
+        raise PreconditionFailed
+    return todo.version
+
+
+class TodoAPIView(GenericAPIView):
+    """Shared by the todo views: the serializer context and the refusal of a body without a content type."""
+
+    serializer_class = TodoSerializer
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # Without this, DRF would read a body with no Content-Type as empty instead of refusing it.
+        if request.method in ("POST", "PUT", "PATCH") and not request.content_type and request.stream is not None:
+            raise UnsupportedMediaType(media_type="")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "todos_base_url": self.request.build_absolute_uri("/todos/")}
+
+    def render_todo(self, todo: Todo, status_code: int = status.HTTP_200_OK) -> Response:
+        response = Response(self.get_serializer(todo).data, status=status_code)
+        response["ETag"] = todo.etag
+        return response
+
+
+class TodoListView(TodoAPIView):
+    """The caller's todos: list, create, and delete those matching the list filters."""
+
+    @extend_schema(parameters=LIST_PARAMETERS, summary="List the caller's todos")
+    def get(self, request: Request) -> Response:
+        filters = todo_filters_from_query(request.query_params)
+        todos = selectors.todo_list(owner_id=request.user.id, filters=filters)
+        page = self.paginate_queryset(todos)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(summary="Create a todo", responses={201: TodoSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        todo = services.todo_create(owner_id=request.user.id, **serializer.validated_data)
+        response = self.render_todo(todo, status.HTTP_201_CREATED)
+        response["Location"] = response.data["url"]
+        return response
+
+    @extend_schema(
+        parameters=LIST_PARAMETERS,
+        summary="Delete the caller's todos that match the filters (?completed=true clears the done ones)",
+        responses={204: None},
+    )
+    def delete(self, request: Request) -> Response:
+        filters = todo_filters_from_query(request.query_params)
+        services.todo_bulk_delete(owner_id=request.user.id, filters=filters)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TodoDetailView(TodoAPIView):
+    """One of the caller's todos; another owner's todo is 404 like an unknown id, never 403."""
+
+    def get_todo(self, todo_id: UUID) -> Todo:
+        todo = selectors.todo_get(owner_id=self.request.user.id, todo_id=todo_id)
+        if todo is None:
+            raise Http404
+        return todo
+
+    @extend_schema(
+        parameters=[IF_NONE_MATCH],
+        summary="Get a todo",
+        responses={200: TodoSerializer, 304: OpenApiResponse(description="Not modified."), 404: NOT_FOUND},
+    )
+    def get(self, request: Request, todo_id: UUID) -> Response:
+        todo = self.get_todo(todo_id)
+        if _etag_matches(request.headers.get("If-None-Match"), todo.etag, weak=True):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": todo.etag})
+        return self.render_todo(todo)
+
+    @extend_schema(parameters=[IF_MATCH], summary="Replace a todo", responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE})
+    def put(self, request: Request, todo_id: UUID) -> Response:
+        return self._update(request, todo_id, partial=False)
+
+    @extend_schema(
+        parameters=[IF_MATCH], summary="Update part of a todo", responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE}
+    )
+    def patch(self, request: Request, todo_id: UUID) -> Response:
+        return self._update(request, todo_id, partial=True)
+
+    @extend_schema(parameters=[IF_MATCH], summary="Delete a todo", responses={204: None, 404: NOT_FOUND, 412: STALE})
+    def delete(self, request: Request, todo_id: UUID) -> Response:
+        owner_id = request.user.id
+        expected_version = self._precondition(request, todo_id)
+        try:
+            services.todo_delete(owner_id=owner_id, todo_id=todo_id, expected_version=expected_version)
+        except services.TodoNotFound as exc:
+            raise Http404 from exc
+        except services.TodoVersionMismatch as exc:
+            raise PreconditionFailed from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _precondition(self, request: Request, todo_id: UUID) -> int | None:
+        """404 and 412 come before input validation; the service re-checks the version under a row lock."""
+        if request.headers.get("If-Match") is None:
+            return None
+        return _expected_version(request, selectors.todo_get(owner_id=request.user.id, todo_id=todo_id))
+
+    def _update(self, request: Request, todo_id: UUID, *, partial: bool) -> Response:
+        expected_version = self._precondition(request, todo_id)
+        serializer = self.get_serializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        changes = serializer.validated_data if partial else {**PUT_DEFAULTS, **serializer.validated_data}
+        try:
+            todo = services.todo_update(
+                owner_id=request.user.id, todo_id=todo_id, changes=changes, expected_version=expected_version
+            )
+        except services.TodoNotFound as exc:
+            raise Http404 from exc
+        except services.TodoVersionMismatch as exc:
+            raise PreconditionFailed from exc
+        return self.render_todo(todo)
+
+
+@extend_schema(
+    summary="Readiness: the database answers",
+    responses={
+        200: inline_serializer("Health", {"status": serializers.CharField()}),
+        503: inline_serializer("Unhealthy", {"status": serializers.CharField(), "detail": serializers.CharField()}),
+    },
+)
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([])
+def health(request: Request) -> Response:
+    """Ready when the database answers a trivial query."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return Response(
+            {"status": "unavailable", "detail": "The database does not answer."}, status=HTTPStatus.SERVICE_UNAVAILABLE
+        )
+    return Response({"status": "ok"})
