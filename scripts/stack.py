@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Run the whole stack locally: both services under gunicorn behind the nginx gateway (`make up`).
+
+Usage: python3 scripts/stack.py up|down|status|logs [-f]|migrate|superuser --service auth|todo
+       python3 scripts/stack.py manage --service auth|todo -- <manage.py arguments>
+
+Standard library only, so it runs with the system python3 before any virtual environment exists.
+Everything it makes lives under STACK_VAR_DIR (default: the repository's var/), so tests and the
+benchmark run isolated stacks side by side. Settings come from the environment: docs/configuration.md.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from stackrun import gateway, processes
+from stackrun.config import REPO, SERVICES, StackConfig, StackError, say
+
+
+def ensure_virtualenvs() -> None:
+    say("checking the virtual environments (scripts/bootstrap.sh)")
+    subprocess.run(["bash", str(REPO / "scripts" / "bootstrap.sh"), "auth", "todo"], cwd=REPO, check=True)
+
+
+def ensure_signing_keys(config: StackConfig) -> None:
+    say(f"checking the development signing keys in {config.keys_dir}")
+    env = config.service_env("auth")
+    subprocess.run(["bash", str(REPO / "scripts" / "dev-keys.sh")], cwd=REPO, env=env, check=True)
+
+
+def manage(config: StackConfig, service: str, *arguments: str, check: bool = True) -> int:
+    """Run one manage.py command of a service with the stack's settings for it."""
+    spec = SERVICES[service]
+    command = [str(spec.python), "manage.py", *arguments]
+    completed = subprocess.run(command, cwd=spec.project_dir, env=config.service_env(service), check=False)
+    if check and completed.returncode != 0:
+        raise StackError(f"{service} service: manage.py {' '.join(arguments)} failed (exit {completed.returncode})")
+    return completed.returncode
+
+
+def migrate(config: StackConfig) -> None:
+    for service in SERVICES:
+        say(f"{service} service: applying database migrations ({config.database_label(service)})")
+        manage(config, service, "migrate", "--noinput")
+
+
+def collect_static(config: StackConfig) -> None:
+    for service in SERVICES:
+        say(f"{service} service: collecting static files")
+        manage(config, service, "collectstatic", "--noinput", "--verbosity", "0")
+
+
+def print_urls(config: StackConfig) -> None:
+    base = config.gateway_url
+    lines = [
+        f"gateway      {base}/healthz",
+        f"auth API     {base}/auth/   (docs {base}/auth/docs/, admin {base}/auth/admin/)",
+        f"todo API     {base}/todos/  (docs {base}/todos/docs/, admin {base}/todos/admin/)",
+        f"settings     {config.django_env}; logs: python3 scripts/stack.py logs (make logs)",
+        "admin user   make superuser SERVICE=auth   (or SERVICE=todo)",
+        "stop         make down",
+    ]
+    print("\n".join(f"    {line}" for line in lines))
+
+
+def command_up(config: StackConfig) -> None:
+    running = processes.running(config)
+    if running.keys() == set(processes.COMPONENTS):
+        say(f"the stack is already running ({processes.describe(running)}); nothing changed")
+        print_urls(config.with_saved_ports())
+        return
+    if running:
+        say(f"partly running ({processes.describe(running)}); starting the rest")
+    config.make_folders()
+    ensure_virtualenvs()
+    nginx = gateway.ensure_nginx()
+    ensure_signing_keys(config)
+    migrate(config)
+    collect_static(config)
+    for service in SERVICES:
+        if service not in running:
+            processes.start_service(config, service)
+    for service in SERVICES:
+        processes.wait_until_healthy(config, service, f"{config.service_url(service)}{SERVICES[service].prefix}health/")
+    if "nginx" not in running:
+        gateway.render(config)
+        gateway.check(config, nginx)
+        processes.start_nginx(config, nginx)
+    processes.wait_until_healthy(config, "nginx", f"{config.gateway_url}/healthz")
+    for service in SERVICES:
+        processes.wait_until_healthy(config, service, f"{config.gateway_url}{SERVICES[service].prefix}health/")
+    config.save_state()
+    say(f"the stack is up: {processes.describe(processes.running(config))}")
+    print_urls(config)
+
+
+def command_down(config: StackConfig) -> None:
+    if not processes.running(config):
+        say("nothing is running")
+    processes.stop_all(config)
+
+
+def command_status(config: StackConfig) -> int:
+    config = config.with_saved_ports()
+    running = processes.running(config)
+    for component in processes.COMPONENTS:
+        state = f"running (pid {running[component]})" if component in running else "stopped"
+        print(f"{component:6} {state}")
+    if "nginx" not in running:
+        return 0 if not running else 1
+    healthy = True
+    for path in ["/healthz", *(f"{spec.prefix}health/" for spec in SERVICES.values())]:
+        status = processes.http_status(f"{config.gateway_url}{path}")
+        healthy = healthy and status == 200
+        print(f"GET {config.gateway_url}{path} -> {status or 'no answer'}")
+    return 0 if healthy else 1
+
+
+def command_logs(config: StackConfig, follow: bool, lines: int) -> None:
+    logs = config.log_files()
+    for name, path in logs.items():
+        print(f"==> {name}: {path}")
+        if path.exists():
+            print("\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
+    if not follow:
+        return
+    positions = {name: path.stat().st_size if path.exists() else 0 for name, path in logs.items()}
+    try:
+        while True:
+            for name, path in logs.items():
+                if not path.exists():
+                    continue
+                size = path.stat().st_size
+                if size < positions[name]:
+                    positions[name] = 0
+                if size > positions[name]:
+                    with path.open("rb") as log:
+                        log.seek(positions[name])
+                        chunk = log.read(size - positions[name])
+                    positions[name] = size
+                    for line in chunk.decode(errors="replace").splitlines():
+                        print(f"{name:14} {line}", flush=True)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="stack.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="set up what is missing and start the stack in the background")
+    commands.add_parser("down", help="stop everything `up` started")
+    commands.add_parser("status", help="show what runs and whether it answers")
+    logs = commands.add_parser("logs", help="show the end of each log")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("-n", "--lines", type=int, default=20, help="lines per log (default 20)")
+    commands.add_parser("migrate", help="apply both services' database migrations")
+    superuser = commands.add_parser("superuser", help="create an admin user of one service")
+    superuser.add_argument("--service", choices=sorted(SERVICES), required=True)
+    run = commands.add_parser("manage", help="run a manage.py command of one service with the stack's settings")
+    run.add_argument("--service", choices=sorted(SERVICES), required=True)
+    run.add_argument("arguments", nargs=argparse.REMAINDER, help="after --: the manage.py command and options")
+    options = parser.parse_args(argv)
+
+    try:
+        config = StackConfig.from_environment(os.environ)
+        if options.command == "up":
+            command_up(config)
+        elif options.command == "down":
+            command_down(config)
+        elif options.command == "status":
+            return command_status(config)
+        elif options.command == "logs":
+            command_logs(config, options.follow, options.lines)
+        elif options.command == "migrate":
+            config.make_folders()
+            migrate(config)
+        elif options.command == "superuser":
+            config.make_folders()
+            return manage(config, options.service, "createsuperuser", check=False)
+        elif options.command == "manage":
+            arguments = options.arguments[1:] if options.arguments[:1] == ["--"] else options.arguments
+            return manage(config, options.service, *arguments, check=False)
+    except StackError as error:
+        print(f"stack: {error}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as error:
+        print(f"stack: {' '.join(map(str, error.cmd))} failed (exit {error.returncode})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

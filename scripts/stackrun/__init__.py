@@ -1,0 +1,1 @@
+"""Helpers of scripts/stack.py: settings, the gateway configuration, processes."""

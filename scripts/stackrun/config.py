@@ -1,0 +1,203 @@
+"""The local stack's settings, read once from the environment, and the environment each service gets."""
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+DEFAULT_CORS_ORIGINS = "http://localhost:3000 http://localhost:5173"
+JWT_ISSUER = "todo-microservices-auth"
+JWT_AUDIENCE = "todo-microservices"
+SETTINGS_MODULES = {"development": "config.settings.local", "production": "config.settings.production"}
+
+
+class StackError(Exception):
+    """A problem the user can fix, reported as one clear line instead of a traceback."""
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """Where a service lives and which URL prefix it owns."""
+
+    name: str
+    project_dir: Path
+    prefix: str
+    port_variable: str
+    default_port: int
+
+    @property
+    def venv(self) -> Path:
+        return REPO / ".venvs" / self.name
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    @property
+    def gunicorn(self) -> Path:
+        return self.venv / "bin" / "gunicorn"
+
+
+SERVICES = {
+    "auth": ServiceSpec("auth", REPO / "auth_project", "/auth/", "AUTH_PORT", 8001),
+    "todo": ServiceSpec("todo", REPO / "todo_project", "/todos/", "TODO_PORT", 8002),
+}
+
+
+def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name) or str(default)
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise StackError(f"{name}={value!r} is not a port number")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything `up` needs to know, from the environment (docs/configuration.md)."""
+
+    environ: Mapping[str, str]
+    var_dir: Path
+    gateway_port: int
+    ports: Mapping[str, int]
+    django_env: str
+    rate_limits: str
+    cors_origins: str
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> "StackConfig":
+        django_env = environ.get("DJANGO_ENV") or "development"
+        if django_env not in SETTINGS_MODULES:
+            raise StackError(f"DJANGO_ENV={django_env!r}: use development or production")
+        rate_limits = (environ.get("GATEWAY_RATE_LIMITS") or "on").lower()
+        if rate_limits not in {"on", "off"}:
+            raise StackError(f"GATEWAY_RATE_LIMITS={rate_limits!r}: use on or off")
+        ports = {name: _port(environ, spec.port_variable, spec.default_port) for name, spec in SERVICES.items()}
+        gateway_port = _port(environ, "GATEWAY_PORT", 8080)
+        if len({gateway_port, *ports.values()}) != 3:
+            raise StackError(f"GATEWAY_PORT, AUTH_PORT and TODO_PORT must differ (got {gateway_port}, {ports})")
+        var_dir = Path(environ.get("STACK_VAR_DIR") or REPO / "var").resolve()
+        return cls(
+            environ=dict(environ),
+            var_dir=var_dir,
+            gateway_port=gateway_port,
+            ports=ports,
+            django_env=django_env,
+            rate_limits=rate_limits,
+            cors_origins=" ".join(environ.get("GATEWAY_CORS_ALLOWED_ORIGINS", DEFAULT_CORS_ORIGINS).split()),
+        )
+
+    # ------------------------------------------------------------------ folders under var/
+    @property
+    def run_dir(self) -> Path:
+        return self.var_dir / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var_dir / "log"
+
+    @property
+    def nginx_dir(self) -> Path:
+        return self.var_dir / "nginx"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.var_dir / "keys"
+
+    def pid_file(self, component: str) -> Path:
+        return self.run_dir / f"{component}.pid"
+
+    def log_files(self) -> dict[str, Path]:
+        return {
+            "nginx-access": self.log_dir / "nginx-access.log",
+            "nginx-error": self.log_dir / "nginx-error.log",
+            "auth": self.log_dir / "auth.log",
+            "todo": self.log_dir / "todo.log",
+        }
+
+    def make_folders(self) -> None:
+        for folder in (self.run_dir, self.log_dir, self.nginx_dir, self.var_dir / "db", self.var_dir / "static"):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------------ addresses
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def service_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def database_url(self, service: str) -> str:
+        configured = self.environ.get(f"{service.upper()}_DATABASE_URL")
+        return configured or f"sqlite:///{self.var_dir / 'db' / f'{service}.sqlite3'}"
+
+    def database_label(self, service: str) -> str:
+        url = self.database_url(service)
+        return url.split("@")[-1] if "@" in url else url
+
+    # ------------------------------------------------------------------ each service's environment
+    def secret_key(self, service: str) -> str:
+        """DJANGO_SECRET_KEY when given, else a random key made once per stack and kept under var/."""
+        if self.environ.get("DJANGO_SECRET_KEY"):
+            return self.environ["DJANGO_SECRET_KEY"]
+        path = self.var_dir / "secrets" / f"{service}-secret-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as key_file:
+                key_file.write(secrets.token_urlsafe(50))
+        return path.read_text().strip()
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """The process environment of one service: the caller's, plus what the stack decides."""
+        env = dict(self.environ)
+        for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "JWT_KEYS_DIR", "JWT_JWKS_FILE", "JWT_JWKS_URL"):
+            env.pop(name, None)
+        env.update(
+            DJANGO_SETTINGS_MODULE=SETTINGS_MODULES[self.django_env],
+            DATABASE_URL=self.database_url(service),
+            DJANGO_STATIC_ROOT=str(self.var_dir / "static" / service),
+            DJANGO_ALLOWED_HOSTS=self.environ.get("DJANGO_ALLOWED_HOSTS") or "localhost,127.0.0.1,[::1]",
+            TRUSTED_PROXY_IPS=self.environ.get("TRUSTED_PROXY_IPS") or "127.0.0.1,::1",
+            JWT_ISSUER=self.environ.get("JWT_ISSUER") or JWT_ISSUER,
+            JWT_AUDIENCE=self.environ.get("JWT_AUDIENCE") or JWT_AUDIENCE,
+            GUNICORN_BIND=f"127.0.0.1:{self.ports[service]}",
+            PYTHONUNBUFFERED="1",
+        )
+        if service == "auth":
+            env["JWT_KEYS_DIR"] = str(self.keys_dir)
+        else:
+            env["JWT_JWKS_FILE"] = str(self.keys_dir / "jwks.json")
+        if self.django_env == "production":
+            env["DJANGO_SECRET_KEY"] = self.secret_key(service)
+            # The local stack speaks plain HTTP: secure-only cookies would lock everyone out of the admin.
+            env.setdefault("DJANGO_SECURE_COOKIES", "false")
+        return env
+
+    # ------------------------------------------------------------------ what `up` started with
+    def save_state(self) -> None:
+        state = {"gateway_port": self.gateway_port, "ports": dict(self.ports), "django_env": self.django_env}
+        (self.run_dir / "stack.json").write_text(json.dumps(state, indent=2) + "\n")
+
+    def with_saved_ports(self) -> "StackConfig":
+        """The ports `up` used, so `status` finds a stack started with other settings than the caller's."""
+        try:
+            state = json.loads((self.run_dir / "stack.json").read_text())
+        except (OSError, ValueError):
+            return self
+        return StackConfig(
+            environ=self.environ,
+            var_dir=self.var_dir,
+            gateway_port=int(state["gateway_port"]),
+            ports={name: int(port) for name, port in state["ports"].items()},
+            django_env=state["django_env"],
+            rate_limits=self.rate_limits,
+            cors_origins=self.cors_origins,
+        )

@@ -1,0 +1,105 @@
+"""End-to-end fixtures: one real stack (nginx, both services under gunicorn, PostgreSQL) for the session.
+
+The stack runs on free ports with its own var/ folder and its own two databases and roles, made here
+and dropped afterwards, so it never touches a developer's `make up` stack.
+"""
+
+import os
+import secrets
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+
+import pytest
+from e2e_stack import (
+    ALLOWED_ORIGIN,
+    POSTGRES_ADMIN_URL,
+    Client,
+    Stack,
+    User,
+    next_client_address,
+    register_and_login,
+)
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(
+        ["psql", POSTGRES_ADMIN_URL, "--quiet", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    suffix = secrets.token_hex(4)
+    names = {service: f"e2e_{service}_{suffix}" for service in ("auth", "todo")}
+    role_password = secrets.token_hex(16)
+    host = POSTGRES_ADMIN_URL.split("@", 1)[-1].rsplit("/", 1)[0]
+    gateway_port, auth_port, todo_port = _free_ports(3)
+    var_dir = tmp_path_factory.mktemp("stack")
+    env = os.environ | {
+        "STACK_VAR_DIR": str(var_dir),
+        "GATEWAY_PORT": str(gateway_port),
+        "AUTH_PORT": str(auth_port),
+        "TODO_PORT": str(todo_port),
+        "AUTH_DATABASE_URL": f"postgres://{names['auth']}:{role_password}@{host}/{names['auth']}",
+        "TODO_DATABASE_URL": f"postgres://{names['todo']}:{role_password}@{host}/{names['todo']}",
+        "DJANGO_ENV": "development",
+        "GATEWAY_RATE_LIMITS": "on",
+        "CORS_ALLOWED_ORIGINS": ALLOWED_ORIGIN,
+        "GUNICORN_WORKERS": "2",
+    }
+    for name in ("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"):
+        env.pop(name, None)
+    running = Stack(url=f"http://127.0.0.1:{gateway_port}", var_dir=var_dir, env=env)
+    try:
+        for name in names.values():
+            # One role per service, owning only its own database, as in production.
+            _psql(f"CREATE ROLE {name} LOGIN PASSWORD '{role_password}'")
+            _psql(f"CREATE DATABASE {name} OWNER {name}")
+        started = running.run("up", check=False)
+        if started.returncode != 0:
+            logs = running.run("logs", "--lines", "40", check=False).stdout
+            pytest.fail(f"stack.py up failed:\n{started.stdout}\n{started.stderr}\n{logs}")
+        yield running
+    finally:
+        running.run("down", check=False)
+        for name in names.values():
+            _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            _psql(f"DROP ROLE IF EXISTS {name}")
+
+
+@pytest.fixture
+def make_client(stack: Stack) -> Callable[[], Client]:
+    clients: list[Client] = []
+
+    def make() -> Client:
+        client = Client(stack.url, next_client_address())
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def client(make_client: Callable[[], Client]) -> Client:
+    return make_client()
+
+
+@pytest.fixture
+def user(client: Client) -> User:
+    return register_and_login(client)

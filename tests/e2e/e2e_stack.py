@@ -1,0 +1,126 @@
+"""What the end-to-end tests share: the stack handle, a client bound to its own address, a registered user.
+
+Each test talks to the stack as a client would, over HTTP through the gateway, from its own loopback
+address (127.0.x.y), so one test's requests never spend another test's rate-limit budget.
+"""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+
+REPO = Path(__file__).resolve().parents[2]
+STACK_SCRIPT = REPO / "scripts" / "stack.py"
+POSTGRES_ADMIN_URL = os.environ.get("E2E_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+PASSWORD = "e2e-Correct-Horse-7731"
+# The services' own django-cors-headers is switched on for this origin, so the tests prove the gateway
+# hides the services' CORS headers (a response must never carry two).
+ALLOWED_ORIGIN = "http://localhost:3000"
+FOREIGN_ORIGIN = "http://evil.example"
+_client_addresses = (f"127.0.{high}.{low}" for high, low in itertools.product(range(1, 255), range(1, 255)))
+
+
+def next_client_address() -> str:
+    """A loopback address no other client of this session has used."""
+    return next(_client_addresses)
+
+
+@dataclass
+class Stack:
+    """The running stack: where it answers, where it keeps its files, how to drive stack.py."""
+
+    url: str
+    var_dir: Path
+    env: dict[str, str]
+
+    def run(self, *arguments: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        completed = subprocess.run(
+            [sys.executable, str(STACK_SCRIPT), *arguments], env=self.env, capture_output=True, text=True
+        )
+        if check and completed.returncode != 0:
+            pytest.fail(f"stack.py {' '.join(arguments)} failed:\n{completed.stdout}\n{completed.stderr}")
+        return completed
+
+    def pid(self, component: str) -> int:
+        return int((self.var_dir / "run" / f"{component}.pid").read_text())
+
+    def log_lines(self, name: str) -> list[dict]:
+        """The JSON lines of one log (nginx-access, auth, todo); other lines (gunicorn's own) are skipped."""
+        entries = []
+        for line in (self.var_dir / "log" / f"{name}.log").read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                entries.append(entry)
+        return entries
+
+    def wait_for_log(self, name: str, request_id: str, timeout: float = 5.0) -> list[dict]:
+        """The lines of a log carrying request_id, once there are any (nginx flushes its log every second)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [entry for entry in self.log_lines(name) if entry.get("request_id") == request_id]
+            if lines or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.2)
+
+
+class _FromAddress(HTTPAdapter):
+    """Connect from a given local address, so the gateway sees a distinct client."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+class Client(requests.Session):
+    """A client of the gateway: paths are relative to it, and every request has a short timeout."""
+
+    def __init__(self, base_url: str, address: str) -> None:
+        super().__init__()
+        self.base_url = base_url
+        self.address = address
+        self.mount("http://", _FromAddress(address))
+
+    def request(self, method: str, url: str, *args, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 10)
+        return super().request(method, self.base_url + url, *args, **kwargs)
+
+
+@dataclass
+class User:
+    """A registered user with a fresh token pair."""
+
+    username: str
+    access: str
+    refresh: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access}"}
+
+
+def register_and_login(client: Client) -> User:
+    username = f"e2e-{uuid.uuid4().hex[:12]}"
+    registered = client.post(
+        "/auth/register/", json={"username": username, "email": f"{username}@example.com", "password": PASSWORD}
+    )
+    assert registered.status_code == HTTPStatus.CREATED, registered.text
+    login = client.post("/auth/login/", json={"username": username, "password": PASSWORD})
+    assert login.status_code == HTTPStatus.OK, login.text
+    return User(username=username, access=login.json()["access"], refresh=login.json()["refresh"])
