@@ -15,3 +15,6 @@ STORAGES = {
 
 # Tests rotate keys in-process and expect the next token to see it.
 JWT_KEYRING_CHECK_INTERVAL = 0.0
+
+# Serve static files straight from the apps, as in development: tests never run collectstatic.
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,53 @@
+"""Shared fixtures: a keyring per test session, users, and API clients holding their tokens."""
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.models import User
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_keyring(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every test signs with a throwaway keyring, never the developer's var/keys."""
+    directory = tmp_path_factory.mktemp("keys")
+    settings.JWT_KEYS_DIR = directory
+    call_command("signing_keys", "ensure", stdout=StringIO())
+    return directory
+
+
+@pytest.fixture
+def fresh_keyring(settings, tmp_path: Path) -> Path:
+    """A keyring of this test's own, for tests that rotate or prune keys."""
+    settings.JWT_KEYS_DIR = tmp_path / "keys"
+    call_command("signing_keys", "ensure", stdout=StringIO())
+    return settings.JWT_KEYS_DIR
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user(db) -> User:
+    return User.objects.create_user(username="alice", email="alice@example.com", password=PASSWORD)
+
+
+@pytest.fixture
+def token_pair(user: User) -> dict[str, str]:
+    return services.token_pair_for_user(user=user)
+
+
+@pytest.fixture
+def auth_client(token_pair: dict[str, str]) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair['access']}")
+    return client

@@ -1,0 +1,128 @@
+"""Health, docs, admin, static files, request ids and JSON errors."""
+
+import json
+import logging
+from http import HTTPStatus
+
+import pytest
+from django.db import connection
+
+from config.logs import JsonFormatter
+
+pytestmark = pytest.mark.django_db
+
+
+def test_health_is_ok_when_the_database_answers(api_client):
+    response = api_client.get("/auth/health/")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {"status": "ok"}
+    assert api_client.get("/auth/health").status_code == HTTPStatus.OK
+
+
+@pytest.mark.django_db(transaction=True)
+def test_health_is_a_json_503_when_the_database_does_not_answer(api_client):
+    real_port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = "1"
+    try:
+        response = api_client.get("/auth/health/")
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = real_port
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.json()["status"] == "unavailable"
+
+
+def test_an_unknown_path_is_a_json_404(api_client):
+    response = api_client.get("/auth/nothing-here/")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_a_disallowed_host_is_a_json_400(api_client):
+    response = api_client.get("/auth/health/", HTTP_HOST="evil.example")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json() == {"detail": "Bad request."}
+
+
+def test_the_openapi_schema_documents_every_endpoint_once(api_client):
+    response = api_client.get("/auth/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert response.status_code == HTTPStatus.OK
+    paths = set(json.loads(response.content)["paths"])
+    assert paths == {
+        "/auth/register/",
+        "/auth/login/",
+        "/auth/refresh/",
+        "/auth/logout/",
+        "/auth/me/",
+        "/auth/password/",
+        "/auth/.well-known/jwks.json",
+        "/auth/health/",
+    }
+
+
+def test_the_interactive_docs_load_their_assets_from_the_service_not_a_cdn(api_client):
+    response = api_client.get("/auth/docs/")
+
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    assert "/auth/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+    assert "cdn" not in html.lower()
+    asset = api_client.get("/auth/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert asset.status_code == HTTPStatus.OK
+
+
+def test_the_admin_login_page_is_served_with_its_static_files(api_client):
+    assert api_client.get("/auth/admin/login/").status_code == HTTPStatus.OK
+    assert api_client.get("/auth/static/admin/css/base.css").status_code == HTTPStatus.OK
+
+
+def test_the_admin_lists_users_and_tokens(client, django_user_model):
+    admin = django_user_model.objects.create_superuser(username="root", email="root@example.com", password="x")
+    client.force_login(admin)
+
+    for path in (
+        "/auth/admin/accounts/user/",
+        "/auth/admin/token_blacklist/outstandingtoken/",
+        "/auth/admin/token_blacklist/blacklistedtoken/",
+    ):
+        assert client.get(path).status_code == HTTPStatus.OK, path
+
+
+def test_a_well_formed_request_id_is_echoed(api_client):
+    response = api_client.get("/auth/health/", HTTP_X_REQUEST_ID="abc-123.X_y")
+
+    assert response["X-Request-ID"] == "abc-123.X_y"
+
+
+@pytest.mark.parametrize("offered", ["", "has space", "x" * 65, "semi;colon", "ünïcode"])
+def test_a_malformed_request_id_is_replaced(api_client, offered):
+    response = api_client.get("/auth/health/", HTTP_X_REQUEST_ID=offered)
+
+    assert response["X-Request-ID"] not in {offered, ""}
+    assert len(response["X-Request-ID"]) <= 64
+
+
+def test_each_request_writes_one_json_access_line_with_its_request_id(api_client, caplog):
+    with caplog.at_level(logging.INFO, logger="access"):
+        api_client.get("/auth/health/", HTTP_X_REQUEST_ID="trace-me", REMOTE_ADDR="127.0.0.1", HTTP_X_REAL_IP="192.0.2.9")
+
+    (record,) = [record for record in caplog.records if record.name == "access"]
+    line = json.loads(JsonFormatter().format(record))
+    assert line["request_id"] == "trace-me"
+    assert line["method"] == "GET"
+    assert line["path"] == "/auth/health/"
+    assert line["status"] == HTTPStatus.OK
+    assert line["client_ip"] == "192.0.2.9"
+    assert isinstance(line["duration_ms"], float)
+
+
+def test_cors_headers_are_off_unless_configured(api_client):
+    response = api_client.get("/auth/health/", HTTP_ORIGIN="https://example.com")
+
+    assert "Access-Control-Allow-Origin" not in response

@@ -1,0 +1,59 @@
+"""Production settings fail fast and pass Django's deployment checks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SERVICE_DIR = Path(__file__).resolve().parent.parent
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "DJANGO_SECRET_KEY": "a-long-random-production-secret-key-for-the-deploy-check-0123456789",
+    "DJANGO_ALLOWED_HOSTS": "auth.example.com",
+    "JWT_ISSUER": "todo-microservices-auth",
+    "JWT_AUDIENCE": "todo-microservices",
+}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    base_env = {key: value for key, value in os.environ.items() if key not in PRODUCTION_ENV}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=SERVICE_DIR,
+        env={**base_env, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "JWT_ISSUER", "JWT_AUDIENCE"])
+def test_production_settings_refuse_to_start_without_a_required_variable(missing):
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert missing in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check_but_for_the_documented_warnings():
+    result = manage("check", "--deploy", env=PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stderr
+    warnings = {line.split(":")[0].strip() for line in result.stderr.splitlines() if "(security.W" in line}
+    reported = {line.split("(")[1].split(")")[0] for line in result.stderr.splitlines() if "(security.W" in line}
+    assert reported <= {"security.W008", "security.W021"}, warnings
+
+
+def test_production_settings_turn_the_browsable_api_off():
+    result = manage(
+        "shell", "-c", "from django.conf import settings; print(settings.REST_FRAMEWORK['DEFAULT_RENDERER_CLASSES'])",
+        env=PRODUCTION_ENV,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "BrowsableAPIRenderer" not in result.stdout

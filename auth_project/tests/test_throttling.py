@@ -1,0 +1,105 @@
+"""Login throttling per username and per client address, in the shared cache."""
+
+from http import HTTPStatus
+
+import pytest
+from django.core.cache import cache
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+WRONG = "definitely not it"
+
+
+@pytest.fixture(autouse=True)
+def small_budgets(settings):
+    settings.LOGIN_RATE_PER_USERNAME = "3/m"
+    settings.LOGIN_RATE_PER_IP = "5/m"
+
+
+def login(client, username, password=WRONG, **extra):
+    return client.post("/auth/login/", {"username": username, "password": password}, format="json", **extra)
+
+
+def test_failed_logins_for_one_username_are_throttled_with_retry_after(api_client, user):
+    for _ in range(3):
+        assert login(api_client, "alice").status_code == HTTPStatus.UNAUTHORIZED
+
+    response = login(api_client, "alice")
+
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert response.json()["detail"].startswith("Too many failed login attempts.")
+
+
+def test_a_throttled_username_is_refused_even_with_the_right_password(api_client, user):
+    for _ in range(3):
+        login(api_client, "alice")
+
+    assert login(api_client, "alice", PASSWORD).status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_changing_the_case_of_the_username_does_not_reset_its_budget(api_client, user):
+    for name in ("alice", "ALICE", "Alice"):
+        login(api_client, name)
+
+    assert login(api_client, "aLiCe").status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_successful_logins_do_not_spend_the_budget(api_client, user):
+    for _ in range(6):
+        assert login(api_client, "alice", PASSWORD).status_code == HTTPStatus.OK
+
+
+def test_one_address_is_throttled_across_usernames(api_client, db):
+    for number in range(5):
+        assert login(api_client, f"user{number}").status_code == HTTPStatus.UNAUTHORIZED
+
+    assert login(api_client, "someone-new").status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_client_sent_forwarding_headers_do_not_change_whose_budget_is_spent(api_client, db):
+    for number in range(5):
+        response = login(
+            api_client,
+            f"user{number}",
+            REMOTE_ADDR="203.0.113.7",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{number}",
+            HTTP_X_REAL_IP=f"198.51.100.{number}",
+        )
+        assert response.status_code == HTTPStatus.UNAUTHORIZED
+
+    response = login(
+        api_client, "someone-new", REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="192.0.2.1", HTTP_X_REAL_IP="192.0.2.1"
+    )
+
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_the_gateway_real_ip_gives_each_client_its_own_budget(api_client, db):
+    for number in range(5):
+        login(api_client, f"user{number}", REMOTE_ADDR="127.0.0.1", HTTP_X_REAL_IP="198.51.100.1")
+
+    throttled = login(api_client, "someone-new", REMOTE_ADDR="127.0.0.1", HTTP_X_REAL_IP="198.51.100.1")
+    other_client = login(api_client, "someone-new", REMOTE_ADDR="127.0.0.1", HTTP_X_REAL_IP="198.51.100.2")
+
+    assert throttled.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert other_client.status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_an_empty_rate_turns_a_limit_off(api_client, user, settings):
+    settings.LOGIN_RATE_PER_USERNAME = ""
+    settings.LOGIN_RATE_PER_IP = ""
+
+    for _ in range(8):
+        assert login(api_client, "alice").status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_counters_live_in_a_cache_shared_by_all_workers(settings):
+    assert settings.CACHES["default"]["BACKEND"] in {
+        "accounts.cache.LockingDatabaseCache",
+        "django.core.cache.backends.redis.RedisCache",
+    }
+    cache.set("probe", 1)
+    assert cache.incr("probe") == 2
