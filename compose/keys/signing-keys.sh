@@ -10,7 +10,8 @@ set -eu
 if [ "$#" -eq 0 ]; then
     set -- ensure
 fi
-python manage.py signing_keys "$@"
+# System checks are the auth service's business at its own start; this one-shot only manages files.
+python manage.py signing_keys --skip-checks "$@"
 
 # Public keys first, jwks.json last and by rename: a reader sees the old set or the new one, never half.
 mkdir -p "$PUBLIC_KEYS_DIR/public"
