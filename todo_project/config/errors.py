@@ -2,17 +2,20 @@
 
 from http import HTTPStatus
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-INVALID_TOKEN_CHALLENGE = 'Bearer realm="todos", error="invalid_token"'
+INVALID_TOKEN_CHALLENGE = 'Bearer realm="todos", error="invalid_token"'  # noqa: S105 - a header, not a secret
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler, with the RFC 6750 `error="invalid_token"` challenge on a refused token."""
+    """DRF's handler, with the RFC 6750 `error="invalid_token"` challenge on a refused token and a JSON 413."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": "Request body too large."}, status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
     response = exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.AuthenticationFailed):
         response["WWW-Authenticate"] = INVALID_TOKEN_CHALLENGE

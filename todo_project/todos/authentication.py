@@ -31,7 +31,7 @@ _keyring_lock = threading.Lock()
 
 def get_keyring() -> Keyring:
     """The process-wide keyring, built once from the JWT_* settings."""
-    global _keyring  # noqa: PLW0603 - one parsed keyring per process is the point
+    global _keyring  # one parsed keyring per process is the point
     if _keyring is None:
         with _keyring_lock:
             if _keyring is None:
@@ -49,7 +49,7 @@ def get_keyring() -> Keyring:
 @receiver(setting_changed)
 def reset_keyring(*, setting: str, **kwargs: Any) -> None:
     """Rebuild the keyring when a test changes a key setting."""
-    global _keyring  # noqa: PLW0603
+    global _keyring
     if setting.startswith("JWT_"):
         _keyring = None
 

@@ -75,4 +75,3 @@ class TodoSerializer(serializers.ModelSerializer):
         model = Todo
         fields = ["id", "url", "title", "description", "completed", "due_date", "order", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
-

@@ -143,12 +143,16 @@ class TodoDetailView(TodoAPIView):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": todo.etag})
         return self.render_todo(todo)
 
-    @extend_schema(parameters=[IF_MATCH], summary="Replace a todo", responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE})
+    @extend_schema(
+        parameters=[IF_MATCH], summary="Replace a todo", responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE}
+    )
     def put(self, request: Request, todo_id: UUID) -> Response:
         return self._update(request, todo_id, partial=False)
 
     @extend_schema(
-        parameters=[IF_MATCH], summary="Update part of a todo", responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE}
+        parameters=[IF_MATCH],
+        summary="Update part of a todo",
+        responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE},
     )
     def patch(self, request: Request, todo_id: UUID) -> Response:
         return self._update(request, todo_id, partial=True)

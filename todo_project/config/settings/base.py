@@ -93,7 +93,9 @@ MIDDLEWARE = [
 # CORS lives in the gateway; the service adds it only when run alone with CORS_ALLOWED_ORIGINS set.
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 if CORS_ALLOWED_ORIGINS:
-    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.common.CommonMiddleware"), "corsheaders.middleware.CorsMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.common.CommonMiddleware"), "corsheaders.middleware.CorsMiddleware"
+    )
 
 TEMPLATES = [
     {

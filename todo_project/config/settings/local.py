@@ -17,3 +17,7 @@ REST_FRAMEWORK = {
 
 # The local stack's keyring (scripts/stack.py writes it under the repository's var/keys/).
 JWT_JWKS_FILE = os.environ.get("JWT_JWKS_FILE", str(BASE_DIR.parent / "var" / "keys" / "jwks.json"))
+
+# Static files straight from the apps' folders, no collectstatic needed.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -12,3 +12,6 @@ STORAGES = {
 JWT_JWKS_FILE = ""
 JWT_PUBLIC_KEY_FILES: list[str] = []
 JWT_JWKS_URL = ""
+# Static files straight from the apps' folders, no collectstatic needed.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,163 @@
+"""The keyring's JWKS URL source, against a real HTTP server: refresh, rate-limited refetch, last good keys kept."""
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.conftest import SigningKey, jwks_document
+
+pytestmark = pytest.mark.django_db
+
+MIN_REFETCH_INTERVAL = 0.3
+
+
+@dataclass
+class JwksServer:
+    """What the fake auth service publishes, and how it behaves."""
+
+    url: str = ""
+    document: dict[str, Any] = field(default_factory=dict)
+    status: int = HTTPStatus.OK
+    delay: float = 0.0
+    hits: int = 0
+
+
+@pytest.fixture
+def jwks_server(signing_key: SigningKey) -> Iterator[JwksServer]:
+    state = JwksServer(document=jwks_document(signing_key))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.hits += 1
+            time.sleep(state.delay)
+            body = json.dumps(state.document).encode()
+            self.send_response(state.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Keep the test output clean."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_port}/auth/jwks/"
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def jwks_url_settings(settings: Any, jwks_server: JwksServer) -> Any:
+    """Keys only from the URL, with intervals short enough for a test."""
+    settings.JWT_JWKS_FILE = ""
+    settings.JWT_JWKS_URL = jwks_server.url
+    settings.JWT_JWKS_TIMEOUT = 0.5
+    settings.JWT_JWKS_REFRESH_INTERVAL = 60
+    settings.JWT_JWKS_MIN_REFETCH_INTERVAL = MIN_REFETCH_INTERVAL
+    return settings
+
+
+def status_with(token: str) -> int:
+    return APIClient().get("/todos/", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
+
+
+def test_keys_are_fetched_once_from_the_jwks_url_and_reused(
+    jwks_url_settings: Any, jwks_server: JwksServer, make_token: Callable[..., str]
+) -> None:
+    assert status_with(make_token()) == HTTPStatus.OK
+    assert status_with(make_token("bob")) == HTTPStatus.OK
+
+    assert jwks_server.hits == 1
+
+
+def test_an_unknown_kid_triggers_one_rate_limited_refetch_then_401(
+    jwks_url_settings: Any,
+    jwks_server: JwksServer,
+    make_token: Callable[..., str],
+    signing_key: SigningKey,
+    other_signing_key: SigningKey,
+) -> None:
+    assert status_with(make_token()) == HTTPStatus.OK
+    time.sleep(MIN_REFETCH_INTERVAL)
+
+    assert status_with(make_token(key=other_signing_key)) == HTTPStatus.UNAUTHORIZED
+    assert jwks_server.hits == 2
+    assert status_with(make_token(key=other_signing_key)) == HTTPStatus.UNAUTHORIZED
+    assert jwks_server.hits == 2
+
+    jwks_server.document = jwks_document(signing_key, other_signing_key)
+    time.sleep(MIN_REFETCH_INTERVAL)
+
+    assert status_with(make_token(key=other_signing_key)) == HTTPStatus.OK
+    assert jwks_server.hits == 3
+
+
+def test_a_key_rotated_in_at_the_auth_service_is_picked_up_on_first_use(
+    jwks_url_settings: Any,
+    jwks_server: JwksServer,
+    make_token: Callable[..., str],
+    signing_key: SigningKey,
+    other_signing_key: SigningKey,
+) -> None:
+    assert status_with(make_token()) == HTTPStatus.OK
+    jwks_server.document = jwks_document(signing_key, other_signing_key)
+    time.sleep(MIN_REFETCH_INTERVAL)
+
+    assert status_with(make_token(key=other_signing_key)) == HTTPStatus.OK
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [{"status": HTTPStatus.INTERNAL_SERVER_ERROR}, {"delay": 1.0}, {"document": {"keys": "not a list"}}],
+    ids=["server-error", "timeout", "no-usable-key"],
+)
+def test_the_last_good_keys_are_kept_when_a_refresh_fails(
+    jwks_url_settings: Any, jwks_server: JwksServer, make_token: Callable[..., str], failure: dict[str, Any]
+) -> None:
+    jwks_url_settings.JWT_JWKS_REFRESH_INTERVAL = MIN_REFETCH_INTERVAL
+    assert status_with(make_token()) == HTTPStatus.OK
+    for name, value in failure.items():
+        setattr(jwks_server, name, value)
+    time.sleep(MIN_REFETCH_INTERVAL)
+
+    assert status_with(make_token()) == HTTPStatus.OK
+    assert jwks_server.hits == 2
+
+
+def test_a_jwks_url_that_never_answered_refuses_tokens_with_401(
+    jwks_url_settings: Any, jwks_server: JwksServer, make_token: Callable[..., str]
+) -> None:
+    jwks_server.status = HTTPStatus.SERVICE_UNAVAILABLE
+
+    response = APIClient().get("/todos/", HTTP_AUTHORIZATION=f"Bearer {make_token()}")
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response["WWW-Authenticate"].startswith("Bearer ")
+
+
+def test_a_key_removed_from_the_jwks_is_refused_after_the_refresh(
+    jwks_url_settings: Any,
+    jwks_server: JwksServer,
+    make_token: Callable[..., str],
+    signing_key: SigningKey,
+    other_signing_key: SigningKey,
+) -> None:
+    jwks_url_settings.JWT_JWKS_REFRESH_INTERVAL = MIN_REFETCH_INTERVAL
+    assert status_with(make_token()) == HTTPStatus.OK
+    jwks_server.document = jwks_document(other_signing_key)
+    time.sleep(MIN_REFETCH_INTERVAL)
+
+    assert status_with(make_token()) == HTTPStatus.UNAUTHORIZED
+    assert status_with(make_token(key=other_signing_key)) == HTTPStatus.OK

@@ -1,0 +1,154 @@
+"""Service plumbing: health, schema and docs, admin, JSON errors, request ids and logs."""
+
+import io
+import json
+import logging
+import socket
+from collections.abc import Callable, Iterator
+from http import HTTPStatus
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from rest_framework.test import APIClient
+
+from config.requestid import JsonFormatter, RequestIdFilter, access_logger
+
+pytestmark = pytest.mark.django_db
+
+
+def test_health_is_200_when_the_database_answers() -> None:
+    response = Client().get("/todos/health/")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_health_is_503_json_when_the_database_does_not_answer() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    real_port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = free_port
+    try:
+        response = Client().get("/todos/health/")
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = real_port
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.json()["status"] == "unavailable"
+
+
+def test_the_openapi_schema_describes_the_todo_endpoints() -> None:
+    response = Client().get("/todos/schema/?format=json")
+
+    assert response.status_code == HTTPStatus.OK
+    schema = json.loads(response.content)
+    assert schema["openapi"].startswith("3.")
+    assert {"/todos/", "/todos/{todo_id}/", "/todos/health/"} <= set(schema["paths"])
+    assert "412" in schema["paths"]["/todos/{todo_id}/"]["patch"]["responses"]
+
+
+def test_the_interactive_docs_load_their_assets_locally_not_from_a_cdn() -> None:
+    page = Client().get("/todos/docs/")
+
+    assert page.status_code == HTTPStatus.OK
+    html = page.content.decode()
+    assert "/todos/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
+    assert Client().get("/todos/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
+
+
+def test_the_admin_lists_todos_filtered_by_owner_and_searchable(make_todo: Callable) -> None:
+    make_todo(owner_id="alice", title="alice's errand")
+    make_todo(owner_id="bob", title="bob's errand")
+    operator = get_user_model().objects.create_superuser("operator", "op@example.com", "pw-for-tests-only")
+    client = Client()
+    client.force_login(operator)
+
+    by_owner = client.get("/todos/admin/todos/todo/?owner_id=bob").content.decode()
+    by_search = client.get("/todos/admin/todos/todo/?q=alice").content.decode()
+
+    assert "bob&#x27;s errand" in by_owner
+    assert "alice&#x27;s errand" not in by_owner
+    assert "alice&#x27;s errand" in by_search
+    assert "bob&#x27;s errand" not in by_search
+
+
+def test_the_admin_asks_operators_to_log_in() -> None:
+    response = Client().get("/todos/admin/")
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"].startswith("/todos/admin/login/")
+
+
+def test_a_request_id_from_the_caller_is_echoed(alice: APIClient) -> None:
+    response = alice.get("/todos/", HTTP_X_REQUEST_ID="trace-123.abc_DEF")
+
+    assert response["X-Request-ID"] == "trace-123.abc_DEF"
+
+
+@pytest.mark.parametrize("request_id", ["x" * 65, "bad id", "semi;colon", ""])
+def test_a_malformed_request_id_is_replaced(alice: APIClient, request_id: str) -> None:
+    response = alice.get("/todos/", HTTP_X_REQUEST_ID=request_id)
+
+    assert response["X-Request-ID"] != request_id
+    assert len(response["X-Request-ID"]) == 32
+
+
+@pytest.fixture
+def access_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The access log as the configured filter and formatter write it: one parsed JSON object per line."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter())
+    access_logger.addHandler(handler)
+    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    access_logger.removeHandler(handler)
+
+
+def test_each_request_writes_one_json_access_line_with_its_request_id(
+    alice: APIClient, access_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    alice.get("/todos/", HTTP_X_REQUEST_ID="req-1", HTTP_X_REAL_IP="203.0.113.9")
+
+    [line] = access_lines()
+    assert line["duration_ms"] >= 0
+    assert {key: line[key] for key in ("method", "path", "status", "request_id", "client_ip")} == {
+        "method": "GET",
+        "path": "/todos/",
+        "status": 200,
+        "request_id": "req-1",
+        "client_ip": "203.0.113.9",
+    }
+
+
+def test_x_real_ip_is_ignored_from_an_untrusted_peer(
+    alice: APIClient, access_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    alice.get("/todos/", HTTP_X_REAL_IP="203.0.113.9", REMOTE_ADDR="198.51.100.7")
+
+    [line] = access_lines()
+    assert line["client_ip"] == "198.51.100.7"
+
+
+def test_a_host_not_allowed_is_400_json() -> None:
+    response = Client().get("/todos/health/", HTTP_HOST="evil.example")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json() == {"detail": "Bad request."}
+
+
+def test_a_server_error_is_500_json_without_a_traceback(settings: Any) -> None:
+    from config import errors
+
+    response = errors.server_error(Client().get("/todos/health/").wsgi_request)
+
+    assert response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert json.loads(response.content) == {"detail": "Internal server error."}
