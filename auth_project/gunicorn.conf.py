@@ -19,3 +19,6 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL") or "info"
 # Only the gateway may say the original request was HTTPS (X-Forwarded-Proto).
 forwarded_allow_ips = os.environ.get("TRUSTED_PROXY_IPS") or "127.0.0.1,::1"
+# gunicorn's control socket defaults to one path per user, which the todo service's gunicorn would share;
+# nothing here uses it.
+control_socket_disable = True

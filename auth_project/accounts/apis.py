@@ -92,9 +92,7 @@ class PasswordChangeApi(APIView):
 class JwksApi(PublicApi):
     @extend_schema(responses={200: JwksSerializer})
     def get(self, request: Request) -> Response:
-        return Response(
-            selectors.jwks_get(), headers={"Cache-Control": f"public, max-age={settings.JWT_JWKS_MAX_AGE}"}
-        )
+        return Response(selectors.jwks_get(), headers={"Cache-Control": f"public, max-age={settings.JWT_JWKS_MAX_AGE}"})
 
 
 class HealthApi(PublicApi):

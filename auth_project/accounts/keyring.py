@@ -126,9 +126,7 @@ def load_keyring(directory: Path) -> Keyring:
     if not isinstance(private_key, rsa.RSAPrivateKey) or rsa_thumbprint(private_key.public_key()) != active_kid:
         raise KeyringError(f"private/{active_kid}.pem is not the RSA key its name says.")
     jwks = {"keys": [public_jwk(kid=kid, public_key=key) for kid, key in _active_first(active_kid, public_keys)]}
-    return Keyring(
-        active_kid=active_kid, records=records, private_key=private_key, public_keys=public_keys, jwks=jwks
-    )
+    return Keyring(active_kid=active_kid, records=records, private_key=private_key, public_keys=public_keys, jwks=jwks)
 
 
 def _active_first(active_kid: str, public_keys: dict[str, rsa.RSAPublicKey]) -> list[tuple[str, rsa.RSAPublicKey]]:

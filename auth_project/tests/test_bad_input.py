@@ -67,7 +67,11 @@ def test_wrong_json_types_are_400_not_coerced(auth_client, path, payload, field)
 @pytest.mark.parametrize(
     ("path", "payload", "field"),
     [
-        ("/auth/register/", {"username": "b" * 151, "email": "e@example.com", "password": "plum orchard 42"}, "username"),
+        (
+            "/auth/register/",
+            {"username": "b" * 151, "email": "e@example.com", "password": "plum orchard 42"},
+            "username",
+        ),
         ("/auth/register/", {"username": "bob", "email": "e" * 250 + "@example.com", "password": "plum 4 o"}, "email"),
         ("/auth/register/", {"username": "bob", "email": "e@example.com", "password": "p" * 257}, "password"),
         ("/auth/login/", {"username": "alice", "password": "p" * 10_000}, "password"),

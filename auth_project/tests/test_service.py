@@ -110,7 +110,9 @@ def test_a_malformed_request_id_is_replaced(api_client, offered):
 
 def test_each_request_writes_one_json_access_line_with_its_request_id(api_client, caplog):
     with caplog.at_level(logging.INFO, logger="access"):
-        api_client.get("/auth/health/", HTTP_X_REQUEST_ID="trace-me", REMOTE_ADDR="127.0.0.1", HTTP_X_REAL_IP="192.0.2.9")
+        api_client.get(
+            "/auth/health/", HTTP_X_REQUEST_ID="trace-me", REMOTE_ADDR="127.0.0.1", HTTP_X_REAL_IP="192.0.2.9"
+        )
 
     (record,) = [record for record in caplog.records if record.name == "access"]
     line = json.loads(JsonFormatter().format(record))

@@ -71,7 +71,11 @@ def test_client_sent_forwarding_headers_do_not_change_whose_budget_is_spent(api_
         assert response.status_code == HTTPStatus.UNAUTHORIZED
 
     response = login(
-        api_client, "someone-new", REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="192.0.2.1", HTTP_X_REAL_IP="192.0.2.1"
+        api_client,
+        "someone-new",
+        REMOTE_ADDR="203.0.113.7",
+        HTTP_X_FORWARDED_FOR="192.0.2.1",
+        HTTP_X_REAL_IP="192.0.2.1",
     )
 
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS

@@ -1,11 +1,15 @@
 """Token contents, refresh rotation, reuse, logout and password change."""
 
+import base64
+import hashlib
+import hmac
 import json
 from datetime import timedelta
 from http import HTTPStatus
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
@@ -90,11 +94,8 @@ def test_an_hs256_token_signed_with_the_public_key_is_refused(api_client, token_
     kid = jwt.get_unverified_header(token_pair["access"])["kid"]
     header = {"alg": "HS256", "typ": "JWT", "kid": kid}
     public_pem = (session_keyring / "public" / f"{kid}.pem").read_bytes()
-    # PyJWT refuses to HMAC with a PEM key, so build the classic algorithm-confusion token by hand.
-    import base64
-    import hashlib
-    import hmac
 
+    # PyJWT refuses to HMAC with a PEM key, so build the classic algorithm-confusion token by hand.
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -107,8 +108,6 @@ def test_an_hs256_token_signed_with_the_public_key_is_refused(api_client, token_
 
 def test_a_token_naming_an_unknown_kid_is_refused(api_client, token_pair):
     claims = jwt.decode(token_pair["access"], options={"verify_signature": False})
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "made-up"})
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
@@ -188,7 +187,10 @@ def test_logout_cannot_revoke_another_users_token(auth_client, django_user_model
     response = auth_client.post("/auth/logout/", {"refresh": others_pair["refresh"]}, format="json")
 
     assert response.status_code == HTTPStatus.FORBIDDEN
-    assert APIClient().post("/auth/refresh/", {"refresh": others_pair["refresh"]}, format="json").status_code == 200
+    assert (
+        APIClient().post("/auth/refresh/", {"refresh": others_pair["refresh"]}, format="json").status_code
+        == HTTPStatus.OK
+    )
 
 
 def test_password_change_signs_out_every_session(auth_client, api_client, user, token_pair):
@@ -230,7 +232,10 @@ def test_password_change_to_a_weak_password_is_400(auth_client, user, token_pair
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "new_password" in response.json()
-    assert api_client.post("/auth/refresh/", {"refresh": token_pair["refresh"]}, format="json").status_code == 200
+    assert (
+        api_client.post("/auth/refresh/", {"refresh": token_pair["refresh"]}, format="json").status_code
+        == HTTPStatus.OK
+    )
 
 
 def test_password_change_needs_an_access_token(api_client):

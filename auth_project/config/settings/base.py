@@ -247,5 +247,7 @@ LOGGING = {
         # The access line already records every 4xx; keep django.request for server errors.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        # A bad Host header already shows as a 400 access line; its traceback is noise anybody can trigger.
+        "django.security.DisallowedHost": {"handlers": [], "propagate": False},
     },
 }
