@@ -5,7 +5,7 @@ import re
 import subprocess
 
 import pytest
-from conftest import (
+from container_files import (
     COMPOSE_FILE,
     ENV_EXAMPLE,
     REPO,

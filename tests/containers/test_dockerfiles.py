@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SERVICES
+from container_files import REPO, SERVICES
 
 PORTS = {"auth": 8001, "todo": 8002}
 HEALTH_PATHS = {"auth": "/auth/health/", "todo": "/todos/health/"}
@@ -261,3 +261,14 @@ def test_production_settings_refuse_to_start_without_the_env_file_values(dockerf
     )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_the_auth_image_hands_its_user_the_keyring_mount_points(dockerfiles):
+    # An empty named volume takes the owner of the folder it is mounted on: without these, the keys
+    # service (user app) could not write its keyring into a fresh volume.
+    steps = " ".join(step.arguments for step in runtime_stage(dockerfiles, "auth") if step.keyword == "RUN")
+    assert "mkdir -p /keyring /public-keys" in steps
+    assert "chown app:app /keyring /public-keys" in steps
+    assert "chmod 0700 /keyring" in steps
+    assert image_environment(dockerfiles, "auth")["JWT_KEYS_DIR"] == "/keyring"
+    assert image_environment(dockerfiles, "todo")["JWT_JWKS_FILE"] == "/public-keys/jwks.json"

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from container_files import REPO
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 TEMPLATES = REPO / "nginx" / "templates"

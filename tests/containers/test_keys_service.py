@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from container_files import REPO
 
 SCRIPT = REPO / "compose" / "keys" / "signing-keys.sh"
 AUTH_VENV = REPO / ".venvs" / "auth"

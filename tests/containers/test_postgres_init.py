@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from container_files import REPO
 
 INIT_SCRIPT = REPO / "compose" / "postgres" / "init" / "10-service-databases.sh"
 PASSWORDS = {"auth": "auth-test-password", "todo": "todo-test-password"}
