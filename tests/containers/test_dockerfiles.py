@@ -1,6 +1,5 @@
 """Static checks of each service's Dockerfile and .dockerignore, and a dry run of the image's build steps."""
 
-import fnmatch
 import json
 import os
 import re
@@ -43,19 +42,32 @@ def dockerignore_patterns(service: str) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
 
 
+def _pattern_regex(pattern: str) -> re.Pattern:
+    """A .dockerignore pattern as Docker reads it: * and ? stay within one path segment, ** crosses them."""
+    regex = ""
+    index = 0
+    while index < len(pattern):
+        if pattern.startswith("**/", index):
+            regex, index = regex + "(?:.*/)?", index + 3
+        elif pattern.startswith("**", index):
+            regex, index = regex + ".*", index + 2
+        elif pattern[index] == "*":
+            regex, index = regex + "[^/]*", index + 1
+        elif pattern[index] == "?":
+            regex, index = regex + "[^/]", index + 1
+        elif pattern[index] == "[" and "]" in pattern[index:]:
+            end = pattern.index("]", index)
+            regex, index = regex + pattern[index : end + 1], end + 1
+        else:
+            regex, index = regex + re.escape(pattern[index]), index + 1
+    return re.compile(regex + r"\Z")
+
+
 def ignored(relative: str, patterns: list[str]) -> bool:
-    """Whether Docker leaves a path out of the build context (the pattern forms the .dockerignore files use)."""
+    """Whether Docker leaves a path out of the build context: a pattern matching a folder excludes its content."""
     parts = relative.split("/")
     candidates = ["/".join(parts[: index + 1]) for index in range(len(parts))]
-    for pattern in patterns:
-        pattern = pattern.rstrip("/")
-        if pattern.startswith("**/"):
-            names = [*parts, *candidates]
-            if any(fnmatch.fnmatchcase(name, pattern[3:]) for name in names):
-                return True
-        elif any(fnmatch.fnmatchcase(candidate, pattern) for candidate in candidates):
-            return True
-    return False
+    return any(_pattern_regex(pattern.rstrip("/")).match(candidate) for pattern in patterns for candidate in candidates)
 
 
 def build_context(service: str, destination: Path) -> Path:
@@ -192,16 +204,20 @@ def test_dockerignore_keeps_state_keys_secrets_environments_and_caches_out(servi
         "var/db.sqlite3",
         ".venv/bin/python",
         "accounts/__pycache__/models.cpython-311.pyc",
+        "config/stray.pyc",
         ".pytest_cache/v/cache/nodeids",
         ".ruff_cache/CACHEDIR.TAG",
         "tests/test_api.py",
         "todos/tests/test_api.py",
         "signing.pem",
+        "config/leftover.key",
         ".env",
+        "config/.env.production",
         "requirements-dev.txt",
     ):
         assert ignored(path, patterns), path
-    for path in ("manage.py", "config/settings/production.py", "gunicorn.conf.py", "requirements.txt"):
+    kept = ("manage.py", "config/settings/production.py", "gunicorn.conf.py", "requirements.txt", "config/venv.py")
+    for path in kept:
         assert not ignored(path, patterns), path
 
 
