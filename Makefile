@@ -76,8 +76,10 @@ bench: setup ## Benchmark the stack under load and write docs/benchmarks.md (QUI
 	@$(VENVS)/bench/bin/python scripts/bench.py $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 compose-up: ## Start the containerised stack (needs a Docker engine; see docs/containers.md)
-	@test -f compose/.env || { cp compose/.env.example compose/.env; echo "==> created compose/.env from compose/.env.example: edit its secrets"; }
-	$(COMPOSE) up -d --build
+	@test -f compose/.env || { cp compose/.env.example compose/.env; \
+	  echo "==> created compose/.env from compose/.env.example: replace its change-me secrets, then run make compose-up again"; \
+	  exit 1; }
+	$(COMPOSE) up -d --build --wait
 
 compose-down: ## Stop the containerised stack (data volumes are kept)
 	$(COMPOSE) down
