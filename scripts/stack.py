@@ -56,7 +56,7 @@ def collect_static(config: StackConfig) -> None:
 
 
 def print_urls(config: StackConfig) -> None:
-    base = config.gateway_url
+    base = f"http://localhost:{config.gateway_port}"
     lines = [
         f"gateway      {base}/healthz",
         f"auth API     {base}/auth/   (docs {base}/auth/docs/, admin {base}/auth/admin/)",

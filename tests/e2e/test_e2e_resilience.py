@@ -31,7 +31,7 @@ def wait_until_gone(pid: int, timeout: float = 40.0) -> None:
 
 def test_a_stopped_service_gives_a_fast_json_502_and_the_gateway_recovers_when_it_returns(client, user, stack):
     todo_pid = stack.pid("todo")
-    os.kill(todo_pid, signal.SIGTERM)
+    os.kill(todo_pid, signal.SIGQUIT)
     wait_until_gone(todo_pid)
 
     started = time.monotonic()
