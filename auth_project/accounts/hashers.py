@@ -1,4 +1,4 @@
-"""Password hashing at OWASP's Argon2id minimum (docs/architecture.md explains the choice)."""
+"""Password hashing at OWASP's Argon2id minimum (docs/configuration.md explains the choice)."""
 
 from django.contrib.auth.hashers import Argon2PasswordHasher
 
@@ -6,9 +6,9 @@ from django.contrib.auth.hashers import Argon2PasswordHasher
 class Argon2idPasswordHasher(Argon2PasswordHasher):
     """Argon2id with 19 MiB, 2 passes, 1 lane: OWASP's floor, a few tens of milliseconds per hash here.
 
-    Django's defaults (100 MiB, 8 lanes) cost about 0.9 s on this machine kind, which would make login the
-    bottleneck and a denial-of-service lever. The algorithm name stays "argon2", so hashes made with other parameters still
-    verify and are re-hashed at these on the next login.
+    Django's defaults (100 MiB, 8 lanes) cost about 0.9 s on this machine kind, which would make login
+    the bottleneck and a denial-of-service lever. The algorithm name stays "argon2", so hashes made with
+    other parameters still verify and are re-hashed at these on the next login.
     """
 
     time_cost = 2

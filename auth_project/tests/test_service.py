@@ -21,6 +21,7 @@ def test_health_is_ok_when_the_database_answers(api_client):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="points the PostgreSQL connection at a closed port")
 def test_health_is_a_json_503_when_the_database_does_not_answer(api_client):
     real_port = connection.settings_dict["PORT"]
     connection.close()
