@@ -82,7 +82,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def make_client(stack: Stack) -> Callable[[], Client]:
+def make_client(stack: Stack) -> Iterator[Callable[[], Client]]:
     clients: list[Client] = []
 
     def make() -> Client:
