@@ -19,3 +19,5 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Only the gateway may set X-Forwarded-* (same list as the service's TRUSTED_PROXY_IPS).
 forwarded_allow_ips = os.environ.get("TRUSTED_PROXY_IPS", "127.0.0.1,::1")
 proc_name = "todo-service"
+# gunicorn's control socket defaults to one path per user: the auth and todo services would fight over it.
+control_socket_disable = True

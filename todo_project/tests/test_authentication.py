@@ -93,6 +93,15 @@ def test_an_expired_token_is_refused(make_token: Callable[..., str]) -> None:
     assert_refused(get_with(f"Bearer {make_token(iat=now - 600, exp=now - 1)}"))
 
 
+def test_a_token_accepted_before_is_refused_once_it_expires(make_token: Callable[..., str]) -> None:
+    token = make_token(exp=int(time.time()) + 1)
+    assert get_with(f"Bearer {token}").status_code == HTTPStatus.OK
+
+    time.sleep(max(0.0, payload_of(token)["exp"] - time.time()) + 0.05)
+
+    assert_refused(get_with(f"Bearer {token}"))
+
+
 @pytest.mark.parametrize(
     "claims",
     [

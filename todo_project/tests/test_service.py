@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from config.requestid import JsonFormatter, RequestIdFilter, access_logger
 
 pytestmark = pytest.mark.django_db
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="checks PostgreSQL itself")
 
 
 def test_health_is_200_when_the_database_answers() -> None:
@@ -26,6 +27,7 @@ def test_health_is_200_when_the_database_answers() -> None:
     assert response.json() == {"status": "ok"}
 
 
+@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_health_is_503_json_when_the_database_does_not_answer() -> None:
     with socket.socket() as probe:  # a port nothing listens on

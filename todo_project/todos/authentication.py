@@ -3,6 +3,7 @@
 import logging
 import re
 import threading
+import time
 from typing import Any
 
 import jwt
@@ -21,6 +22,8 @@ from todos.keyring import Keyring
 logger = logging.getLogger(__name__)
 
 ALGORITHM = "RS256"
+# Verified tokens remembered per process (about 1 KiB each); the oldest goes first.
+VERIFIED_TOKENS_KEPT = 4096
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub", "jti", "token_type"]
 # The owner id is stored as given; anything else (empty, too long for the column, control characters) is refused.
 VALID_OWNER_ID = re.compile(r"[\x21-\x7e]{1,64}")
@@ -55,9 +58,38 @@ def reset_keyring(*, setting: str, **kwargs: Any) -> None:
 
 
 class KeyringTokenBackend(TokenBackend):
-    """SimpleJWT's backend, verifying RS256 only, with the key the token's kid names."""
+    """SimpleJWT's backend, verifying RS256 only, with the key the token's kid names.
+
+    A client sends the same access token with every request for its whole lifetime, so the payload of a verified
+    token is remembered (per process, bounded) until it expires or the keyring changes: the RSA check and the
+    parsing run once per token, not once per request.
+    """
+
+    def __init__(self, algorithm: str) -> None:
+        super().__init__(algorithm)
+        self._verified: dict[bytes | str, tuple[Keyring, int, dict[str, Any]]] = {}
+        self._verified_lock = threading.Lock()
 
     def decode(self, token: Token | bytes | str, verify: bool = True) -> dict[str, Any]:
+        keyring = get_keyring()
+        keyring.refresh_when_due()
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            verified_by, generation, payload = remembered
+            if (
+                verified_by is keyring
+                and generation == keyring.generation
+                and payload["exp"] > time.time() - self.get_leeway().total_seconds()
+            ):
+                return dict(payload)
+        payload = self._verify(token, keyring)
+        with self._verified_lock:
+            if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = (keyring, keyring.generation, payload)
+        return dict(payload)
+
+    def _verify(self, token: Token | bytes | str, keyring: Keyring) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as exc:
@@ -68,7 +100,7 @@ class KeyringTokenBackend(TokenBackend):
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise TokenBackendError("Token has no key id")
-        key = get_keyring().get(kid)
+        key = keyring.get(kid)
         if key is None:
             logger.info("token refused: unknown kid", extra={"kid": kid[:100]})
             raise TokenBackendError("Token signed by an unknown key")

@@ -1,13 +1,26 @@
-"""The list's query parameters: `completed`, `search` and `ordering`, validated strictly (bad values are 400)."""
+"""The list's query parameters (`completed`, `search`, `ordering`) and the SQL they select (list and bulk delete).
+
+The list is the service's hot path, so its SQL is written out here instead of compiled by the ORM on every request
+(the ORM doubled the list's CPU time). Every identifier comes from the fixed tables below; values are bound params.
+"""
 
 from dataclasses import dataclass
 from typing import Any
 
-from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
-ORDERING_FIELDS = ("created_at", "updated_at", "due_date", "title", "order")
-# Ends with the primary key so that equal values never swap places between two pages.
+# API name -> column, for ?ordering=.
+ORDERING_COLUMNS = {
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "due_date": "due_date",
+    "title": "title",
+    "order": '"order"',
+}
+ORDERING_FIELDS = tuple(ORDERING_COLUMNS)
+# Ends with the primary key so that equal values never swap places between two pages (index: owner_id, then these).
 DEFAULT_ORDERING = ("order", "created_at", "id")
+MAX_SEARCH_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -19,31 +32,64 @@ class TodoFilters:
     ordering: tuple[str, ...] = DEFAULT_ORDERING
 
 
-class TodoQuerySerializer(serializers.Serializer):
-    """Validates the query string; DRF's CharField also refuses NUL bytes, which PostgreSQL cannot compare."""
-
-    completed = serializers.ChoiceField(choices=["true", "false"], required=False)
-    search = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    ordering = serializers.CharField(max_length=200, required=False, allow_blank=True)
-
-    def validate_ordering(self, value: str) -> tuple[str, ...]:
-        terms = tuple(term.strip() for term in value.split(",") if term.strip())
-        unknown = [term for term in terms if term.removeprefix("-") not in ORDERING_FIELDS]
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unknown ordering {', '.join(unknown)}; use {', '.join(ORDERING_FIELDS)}, with - for descending."
-            )
-        return (*terms, "id") if terms else DEFAULT_ORDERING
-
-
 def todo_filters_from_query(query_params: Any) -> TodoFilters:
-    """Parse the query string into TodoFilters, raising a DRF ValidationError (400) on a bad value."""
-    serializer = TodoQuerySerializer(data=query_params)
-    serializer.is_valid(raise_exception=True)
-    data = serializer.validated_data
-    completed = data.get("completed")
+    """Parse the query string into TodoFilters; a bad value is a 400 naming the parameter."""
+    errors: dict[str, list[str]] = {}
+    # PostgreSQL cannot compare a string holding a NUL byte: refuse it here rather than fail in the database.
+    for name in ("completed", "search", "ordering"):
+        if "\x00" in query_params.get(name, ""):
+            errors[name] = ["Null characters are not allowed."]
+    if errors:
+        raise ValidationError(errors)
+
+    completed = query_params.get("completed", "")
+    if completed not in ("", "true", "false"):
+        errors["completed"] = ["Must be true or false."]
+
+    search = query_params.get("search", "").strip()
+    if len(search) > MAX_SEARCH_LENGTH:
+        errors["search"] = [f"Ensure this field has no more than {MAX_SEARCH_LENGTH} characters."]
+
+    terms = tuple(term.strip() for term in query_params.get("ordering", "").split(",") if term.strip())
+    unknown = [term for term in terms if term.removeprefix("-") not in ORDERING_COLUMNS]
+    if unknown:
+        errors["ordering"] = [
+            f"Unknown ordering {', '.join(unknown)}; use {', '.join(ORDERING_FIELDS)}, with - for descending."
+        ]
+    if errors:
+        raise ValidationError(errors)
     return TodoFilters(
-        completed=None if completed is None else completed == "true",
-        search=data.get("search", ""),
-        ordering=data.get("ordering", DEFAULT_ORDERING),
+        completed=None if completed == "" else completed == "true",
+        search=search,
+        ordering=(*terms, "id") if terms else DEFAULT_ORDERING,
     )
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern matching text anywhere, its own wildcards taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def todo_filters_where(*, owner_id: str, filters: TodoFilters) -> tuple[str, list[Any]]:
+    """The SQL condition (and its params) for the owner's todos matching the filters; PostgreSQL and SQLite."""
+    clauses = ["owner_id = %s"]
+    params: list[Any] = [owner_id]
+    if filters.completed is not None:
+        clauses.append("completed = %s")
+        params.append(filters.completed)
+    if filters.search:
+        # Case-insensitive like Django's icontains on PostgreSQL (UPPER ... LIKE UPPER ...).
+        clauses.append(r"(UPPER(title) LIKE UPPER(%s) ESCAPE '\' OR UPPER(description) LIKE UPPER(%s) ESCAPE '\')")
+        params += [_like_pattern(filters.search)] * 2
+    return " AND ".join(clauses), params
+
+
+def todo_filters_order_by(filters: TodoFilters) -> str:
+    """The ORDER BY list; todos without a due date come last in both directions."""
+    columns = []
+    for term in filters.ordering:
+        name = term.removeprefix("-")
+        column = "id" if name == "id" else ORDERING_COLUMNS[name]
+        direction = "DESC" if term.startswith("-") else "ASC"
+        columns.append(f"{column} {direction} NULLS LAST" if name == "due_date" else f"{column} {direction}")
+    return ", ".join(columns)

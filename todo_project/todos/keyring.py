@@ -113,10 +113,12 @@ class Keyring:
         self._url_next_refresh = -math.inf
         # Readers use this snapshot without the lock; it is replaced whole, never changed in place.
         self._keys: dict[str, RSAPublicKey] = dict(self._pem_keys)
+        # Grows whenever the set of keys changes, so verdicts reached with older keys can be dropped.
+        self.generation = 0
 
     def get(self, kid: str) -> RSAPublicKey | None:
         """The key for kid; an unknown kid re-reads the sources at most once per rate-limit window."""
-        self._refresh_when_due()
+        self.refresh_when_due()
         key = self._keys.get(kid)
         if key is None:
             self._refresh_for_unknown_kid()
@@ -128,7 +130,8 @@ class Keyring:
         """The kids currently known (for logs and tests)."""
         return frozenset(self._keys)
 
-    def _refresh_when_due(self) -> None:
+    def refresh_when_due(self) -> None:
+        """Re-read the sources whose interval has passed: cheap (a clock read) when none has."""
         now = self._clock()
         file_due = self.jwks_file and now - self._file_checked_at >= JWKS_FILE_CHECK_INTERVAL
         url_due = self.jwks_url and now >= self._url_next_refresh
@@ -142,7 +145,7 @@ class Keyring:
             if self.jwks_file and now - self._file_checked_at >= JWKS_FILE_CHECK_INTERVAL:
                 self._reload_file(now)
             if self.jwks_url and now >= self._url_next_refresh:
-                self._fetch_url(now)
+                self._fetch_url()
         finally:
             self._lock.release()
 
@@ -152,7 +155,7 @@ class Keyring:
             if self.jwks_file:
                 self._reload_file(now)
             if self.jwks_url and now - self._url_attempted_at >= self.min_refetch_interval:
-                self._fetch_url(now)
+                self._fetch_url()
 
     def _reload_file(self, now: float) -> None:
         self._file_checked_at = now
@@ -179,8 +182,7 @@ class Keyring:
         self._publish()
         logger.info("jwks file loaded", extra={"path": self.jwks_file, "kids": sorted(self._file_keys)})
 
-    def _fetch_url(self, now: float) -> None:
-        self._url_attempted_at = now
+    def _fetch_url(self) -> None:
         request = urllib.request.Request(self.jwks_url, headers={"Accept": "application/json"})  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
@@ -189,13 +191,19 @@ class Keyring:
                 raise ValueError("no usable RS256 key in the document")
         except (OSError, ValueError) as exc:
             # urllib's errors and timeouts are OSErrors. Retry sooner than a full interval, never in a tight loop.
-            self._url_next_refresh = now + min(self.min_refetch_interval, self.refresh_interval)
+            self._url_attempted_at = self._clock()
+            self._url_next_refresh = self._url_attempted_at + min(self.min_refetch_interval, self.refresh_interval)
             logger.warning("jwks fetch failed, keeping the last good keys: %s", exc, extra={"url": self.jwks_url})
             return
-        self._url_next_refresh = now + self.refresh_interval
+        # Timed from the answer, so a slow fetch never makes the next one due at once.
+        self._url_attempted_at = self._clock()
+        self._url_next_refresh = self._url_attempted_at + self.refresh_interval
         self._url_keys = keys
         self._publish()
         logger.info("jwks fetched", extra={"url": self.jwks_url, "kids": sorted(keys)})
 
     def _publish(self) -> None:
-        self._keys = {**self._pem_keys, **self._file_keys, **self._url_keys}
+        keys = {**self._pem_keys, **self._file_keys, **self._url_keys}
+        if keys != self._keys:
+            self._keys = keys
+            self.generation += 1

@@ -1,7 +1,11 @@
 """Todo input and output: strict JSON types, no coercion, server-owned fields read-only."""
 
+import datetime
+import uuid
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from todos.models import Todo
@@ -51,6 +55,7 @@ class StrictDateField(serializers.DateField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(OpenApiTypes.URI)
 class TodoUrlField(serializers.Field):
     """The todo's absolute URL, built from a base computed once per request instead of a reverse() per row."""
 
@@ -75,3 +80,40 @@ class TodoSerializer(serializers.ModelSerializer):
         model = Todo
         fields = ["id", "url", "title", "description", "completed", "due_date", "order", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+
+# The list is the hot path: its rows (selectors.LIST_COLUMNS) skip model instances and DRF's per-field machinery and
+# render exactly as TodoSerializer would (tests/test_list.py compares the two). SQLite hands back text where
+# PostgreSQL hands back typed values, hence the conversions.
+
+
+def _uuid_text(value: Any) -> str:
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(value))
+
+
+def _date_text(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
+def _datetime_text(value: Any) -> str:
+    if not isinstance(value, datetime.datetime):
+        value = datetime.datetime.fromisoformat(value).replace(tzinfo=datetime.UTC)
+    text = value.astimezone(datetime.UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def todo_row_representation(row: tuple, *, base_url: str) -> dict[str, Any]:
+    """A list row as the API shows a todo."""
+    todo_id, title, description, completed, due_date, order, created_at, updated_at = row
+    todo_id = _uuid_text(todo_id)
+    return {
+        "id": todo_id,
+        "url": f"{base_url}{todo_id}/",
+        "title": title,
+        "description": description,
+        "completed": bool(completed),
+        "due_date": _date_text(due_date),
+        "order": order,
+        "created_at": _datetime_text(created_at),
+        "updated_at": _datetime_text(updated_at),
+    }

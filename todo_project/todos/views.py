@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from todos import selectors, services
 from todos.filters import ORDERING_FIELDS, todo_filters_from_query
 from todos.models import Todo
-from todos.serializers import TodoSerializer
+from todos.serializers import TodoSerializer, todo_row_representation
 
 # Defaults a PUT falls back to for the optional fields it leaves out: PUT replaces the whole todo.
 PUT_DEFAULTS = {"description": "", "completed": False, "due_date": None, "order": 0}
@@ -84,8 +84,11 @@ class TodoAPIView(GenericAPIView):
         if request.method in ("POST", "PUT", "PATCH") and not request.content_type and request.stream is not None:
             raise UnsupportedMediaType(media_type="")
 
+    def todos_base_url(self) -> str:
+        return self.request.build_absolute_uri("/todos/")
+
     def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "todos_base_url": self.request.build_absolute_uri("/todos/")}
+        return {**super().get_serializer_context(), "todos_base_url": self.todos_base_url()}
 
     def render_todo(self, todo: Todo, status_code: int = status.HTTP_200_OK) -> Response:
         response = Response(self.get_serializer(todo).data, status=status_code)
@@ -96,14 +99,21 @@ class TodoAPIView(GenericAPIView):
 class TodoListView(TodoAPIView):
     """The caller's todos: list, create, and delete those matching the list filters."""
 
-    @extend_schema(parameters=LIST_PARAMETERS, summary="List the caller's todos")
+    @extend_schema(
+        operation_id="todos_list",
+        parameters=LIST_PARAMETERS,
+        summary="List the caller's todos",
+        responses=TodoSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         filters = todo_filters_from_query(request.query_params)
-        todos = selectors.todo_list(owner_id=request.user.id, filters=filters)
-        page = self.paginate_queryset(todos)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        limit, offset = self.paginator.page_window(request)
+        count, rows = selectors.todo_list_page(owner_id=request.user.id, filters=filters, limit=limit, offset=offset)
+        base_url = self.todos_base_url()
+        results = [todo_row_representation(row, base_url=base_url) for row in rows]
+        return self.paginator.paginated_response(count=count, results=results)
 
-    @extend_schema(summary="Create a todo", responses={201: TodoSerializer})
+    @extend_schema(operation_id="todos_create", summary="Create a todo", responses={201: TodoSerializer})
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -113,6 +123,7 @@ class TodoListView(TodoAPIView):
         return response
 
     @extend_schema(
+        operation_id="todos_bulk_destroy",
         parameters=LIST_PARAMETERS,
         summary="Delete the caller's todos that match the filters (?completed=true clears the done ones)",
         responses={204: None},
@@ -133,6 +144,7 @@ class TodoDetailView(TodoAPIView):
         return todo
 
     @extend_schema(
+        operation_id="todos_retrieve",
         parameters=[IF_NONE_MATCH],
         summary="Get a todo",
         responses={200: TodoSerializer, 304: OpenApiResponse(description="Not modified."), 404: NOT_FOUND},
@@ -144,12 +156,16 @@ class TodoDetailView(TodoAPIView):
         return self.render_todo(todo)
 
     @extend_schema(
-        parameters=[IF_MATCH], summary="Replace a todo", responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE}
+        operation_id="todos_update",
+        parameters=[IF_MATCH],
+        summary="Replace a todo (left-out optional fields go back to their defaults)",
+        responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE},
     )
     def put(self, request: Request, todo_id: UUID) -> Response:
         return self._update(request, todo_id, partial=False)
 
     @extend_schema(
+        operation_id="todos_partial_update",
         parameters=[IF_MATCH],
         summary="Update part of a todo",
         responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE},
@@ -157,7 +173,12 @@ class TodoDetailView(TodoAPIView):
     def patch(self, request: Request, todo_id: UUID) -> Response:
         return self._update(request, todo_id, partial=True)
 
-    @extend_schema(parameters=[IF_MATCH], summary="Delete a todo", responses={204: None, 404: NOT_FOUND, 412: STALE})
+    @extend_schema(
+        operation_id="todos_destroy",
+        parameters=[IF_MATCH],
+        summary="Delete a todo",
+        responses={204: None, 404: NOT_FOUND, 412: STALE},
+    )
     def delete(self, request: Request, todo_id: UUID) -> Response:
         owner_id = request.user.id
         expected_version = self._precondition(request, todo_id)
@@ -192,6 +213,7 @@ class TodoDetailView(TodoAPIView):
 
 
 @extend_schema(
+    operation_id="todos_health",
     summary="Readiness: the database answers",
     responses={
         200: inline_serializer("Health", {"status": serializers.CharField()}),

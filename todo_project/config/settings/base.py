@@ -184,7 +184,6 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The caller's todos. Send `Authorization: Bearer <access token>` from the auth service.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SCHEMA_PATH_PREFIX": "/todos",
     # Swagger UI assets come from drf-spectacular-sidecar through whitenoise: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
