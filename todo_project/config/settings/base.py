@@ -33,6 +33,8 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The service owns its whole prefix and answers with and without the trailing slash itself: never redirect.
 APPEND_SLASH = False
+# A todo is at most ~11,000 characters; even fully \u-escaped JSON stays well under this. Larger bodies get a JSON 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", str(256 * 1024)))
 
 # APPS
 # ------------------------------------------------------------------------------
@@ -72,7 +74,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     # A database that does not answer should fail the health check quickly, not hang a worker.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
 
 # MIDDLEWARE
 # ------------------------------------------------------------------------------
