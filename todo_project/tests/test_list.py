@@ -164,7 +164,7 @@ def test_list_items_are_exactly_what_the_single_todo_endpoint_shows(alice: APICl
     listed = alice.get("/todos/").json()["results"]
 
     assert listed == [alice.get(item["url"]).json() for item in listed]
-    assert listed[2]["created_at"] == "2030-01-01T00:00:00Z"
+    assert listed[2]["created_at"] == "2030-01-01T00:00:00.000000Z"
 
 
 @postgresql_only

@@ -10,6 +10,17 @@ from todos.models import Todo
 
 TODO_TABLE = Todo._meta.db_table
 LIST_COLUMNS = 'id, title, description, completed, due_date, "order", created_at, updated_at'
+# On PostgreSQL the list's ids, dates and timestamps come back as the text the API shows (the format of
+# REST_FRAMEWORK["DATETIME_FORMAT"]): parsing 40 timestamps into datetimes only to print them again cost about
+# a third of a list request's CPU. SQLite hands back text of its own, converted in todo_row_representation.
+# The aliases differ from the column names so that ORDER BY still sorts (and uses the index) by the real columns.
+POSTGRESQL_LIST_COLUMNS = (
+    'id::text AS id_text, title, description, completed, due_date::text AS due_date_text, "order", '
+    + ", ".join(
+        f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS {column}_text"""
+        for column in ("created_at", "updated_at")
+    )
+)
 
 
 def todo_list_page(
@@ -20,8 +31,9 @@ def todo_list_page(
     The count rides along as a window function; an empty page leaves it unknown, reported as 0.
     """
     where, params = todo_filters_where(owner_id=owner_id, filters=filters)
+    columns = POSTGRESQL_LIST_COLUMNS if connection.vendor == "postgresql" else LIST_COLUMNS
     sql = (
-        f"SELECT {LIST_COLUMNS}, COUNT(*) OVER () FROM {TODO_TABLE} WHERE {where} "  # noqa: S608 - fixed identifiers
+        f"SELECT {columns}, COUNT(*) OVER () FROM {TODO_TABLE} WHERE {where} "  # noqa: S608 - fixed identifiers
         f"ORDER BY {todo_filters_order_by(filters)} LIMIT %s OFFSET %s"
     )
     with connection.cursor() as cursor:

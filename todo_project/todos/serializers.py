@@ -4,6 +4,7 @@ import datetime
 import uuid
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -11,6 +12,7 @@ from rest_framework import serializers
 from todos.models import Todo
 
 POSTGRES_INT_MIN, POSTGRES_INT_MAX = -(2**31), 2**31 - 1
+API_DATETIME_FORMAT = settings.REST_FRAMEWORK["DATETIME_FORMAT"]
 
 
 class StrictCharField(serializers.CharField):
@@ -83,11 +85,13 @@ class TodoSerializer(serializers.ModelSerializer):
 
 
 # The list is the hot path: its rows (selectors.LIST_COLUMNS) skip model instances and DRF's per-field machinery and
-# render exactly as TodoSerializer would (tests/test_list.py compares the two). SQLite hands back text where
-# PostgreSQL hands back typed values, hence the conversions.
+# render exactly as TodoSerializer would (tests/test_list.py compares the two):
+# the list selector hands back text on PostgreSQL and SQLite's own text elsewhere, hence the conversions.
 
 
 def _uuid_text(value: Any) -> str:
+    if isinstance(value, str) and len(value) == 36:
+        return value
     return str(value if isinstance(value, uuid.UUID) else uuid.UUID(value))
 
 
@@ -96,10 +100,11 @@ def _date_text(value: Any) -> str | None:
 
 
 def _datetime_text(value: Any) -> str:
+    if isinstance(value, str) and value.endswith("Z"):
+        return value
     if not isinstance(value, datetime.datetime):
         value = datetime.datetime.fromisoformat(value).replace(tzinfo=datetime.UTC)
-    text = value.astimezone(datetime.UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return value.astimezone(datetime.UTC).strftime(API_DATETIME_FORMAT)
 
 
 def todo_row_representation(row: tuple, *, base_url: str) -> dict[str, Any]:
