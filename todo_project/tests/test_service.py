@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import socket
+import time
 from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from typing import Any
@@ -154,3 +155,21 @@ def test_a_server_error_is_500_json_without_a_traceback(settings: Any) -> None:
 
     assert response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
     assert json.loads(response.content) == {"detail": "Internal server error."}
+
+
+@postgresql_only
+def test_the_connection_health_check_pings_only_a_connection_that_has_been_idle(monkeypatch) -> None:
+    pings: list[bool] = []
+    monkeypatch.setattr(type(connection), "is_usable", lambda self: pings.append(True) or True)
+    connection.ensure_connection()
+    monkeypatch.setattr(connection, "health_check_enabled", True)
+
+    connection.health_check_done = False
+    connection.last_used_cleanly = time.monotonic()
+    connection.close_if_health_check_failed()
+    assert pings == []
+
+    connection.health_check_done = False
+    connection.last_used_cleanly = time.monotonic() - 60
+    connection.close_if_health_check_failed()
+    assert pings == [True]
