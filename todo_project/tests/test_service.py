@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -159,17 +159,18 @@ def test_a_server_error_is_500_json_without_a_traceback(settings: Any) -> None:
 
 @postgresql_only
 def test_the_connection_health_check_pings_only_a_connection_that_has_been_idle(monkeypatch) -> None:
+    wrapper = connections["default"]
     pings: list[bool] = []
-    monkeypatch.setattr(type(connection), "is_usable", lambda self: pings.append(True) or True)
-    connection.ensure_connection()
-    monkeypatch.setattr(connection, "health_check_enabled", True)
+    monkeypatch.setattr(type(wrapper), "is_usable", lambda self: pings.append(True) or True)
+    wrapper.ensure_connection()
+    monkeypatch.setattr(wrapper, "health_check_enabled", True)
 
-    connection.health_check_done = False
-    connection.last_used_cleanly = time.monotonic()
-    connection.close_if_health_check_failed()
+    wrapper.health_check_done = False
+    wrapper.last_used_cleanly = time.monotonic()
+    wrapper.close_if_health_check_failed()
     assert pings == []
 
-    connection.health_check_done = False
-    connection.last_used_cleanly = time.monotonic() - 60
-    connection.close_if_health_check_failed()
+    wrapper.health_check_done = False
+    wrapper.last_used_cleanly = time.monotonic() - 60
+    wrapper.close_if_health_check_failed()
     assert pings == [True]
