@@ -22,3 +22,7 @@ forwarded_allow_ips = os.environ.get("TRUSTED_PROXY_IPS") or "127.0.0.1,::1"
 # gunicorn's control socket defaults to one path per user, which the todo service's gunicorn would share;
 # nothing here uses it.
 control_socket_disable = True
+# The worker heartbeat touches a file on every request: keep it in memory where the machine has /dev/shm.
+# (gunicorn creates that file with mkstemp and unlinks it at once, so a shared folder is safe.)
+SHARED_MEMORY = "/dev/shm"  # noqa: S108
+worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
