@@ -112,10 +112,14 @@ def targets(summary: dict[str, dict], memory: dict[str, list[dict]], hasher: str
             )
         )
     if login:
+        quiet_login = get("login_2c")
+        measured = f"p50 {login['p50_ms']:.1f} ms at 50 connections"
+        if quiet_login:
+            measured += f"; {quiet_login['p50_ms']:.1f} ms at 2 connections"
         rows.append(
             (
                 f"login p50 ≤ {LOGIN_P50_TARGET_MS} ms at OWASP's minimum hash cost or above ({hasher})",
-                f"p50 {login['p50_ms']:.1f} ms",
+                measured,
                 login["p50_ms"] <= LOGIN_P50_TARGET_MS,
             )
         )
@@ -199,8 +203,8 @@ def markdown(report: dict, summary: dict[str, dict], kept_notes: str) -> str:
         + ";",
         "  wrk runs on the same 2 cores as the stack.",
         "- Stack: " + ", ".join(f"`{key}={value}`" for key, value in settings["stack_env"].items()) + ".",
-        "  **The gateway's rate limits and the login throttles are lifted for this run** (all load comes from one",
-        "  address); every token, isolation and validation check stays on.",
+        "  **The gateway's rate limits are lifted for this run** (all load comes from one address); the login",
+        "  throttles stay on (only failed logins spend them), and every token, isolation and validation check too.",
         f"- Password hasher: {settings['hasher']}.",
         f"- Whole run: {report['elapsed_seconds']} s.",
         "",
