@@ -3,6 +3,10 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
+# Local configuration (copy .env.example to .env): its KEY=value lines reach every command below.
+-include .env
+export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env 2>/dev/null)
+
 PYTHON ?= python3
 VENVS := .venvs
 # The tests run against PostgreSQL (this machine kind runs it on 127.0.0.1:5432). pytest-django
