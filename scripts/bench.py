@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -319,7 +320,53 @@ def peak_memory_mb(pid: int) -> float | None:
     return None
 
 
+def proportional_memory_mb(pid: int) -> float | None:
+    """The process's share of memory (PSS): private pages, plus shared pages divided among their sharers."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class MemorySampler(threading.Thread):
+    """Samples the whole stack's memory twice a second while the load runs and keeps the highest total.
+
+    Peak resident sizes cannot be added up: forked gunicorn workers share their master's pages and every
+    PostgreSQL backend maps the same shared buffers. The sum of PSS counts each page once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_total_mb = 0.0
+        self.peak_by_role: dict[str, float] = {}
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        samples = 0
+        while not self.stopping.wait(0.5):
+            # Finding the processes runs psql: every 5 s is enough, as backends and workers live long.
+            if samples % 10 == 0:
+                roles = stack_processes()
+            samples += 1
+            by_role = {role: sum(proportional_memory_mb(pid) or 0.0 for pid in pids) for role, pids in roles.items()}
+            total = sum(by_role.values())
+            if total > self.peak_total_mb:
+                self.peak_total_mb, self.peak_by_role = total, by_role
+
+    def stop(self) -> dict:
+        self.stopping.set()
+        self.join()
+        return {
+            "peak_total_pss_mb": round(self.peak_total_mb, 1),
+            "by_role_at_peak_mb": {role: round(value, 1) for role, value in self.peak_by_role.items()},
+        }
+
+
 def memory_report() -> dict[str, list[dict]]:
+    """Each process's peak resident size (VmHWM), by role."""
     report: dict[str, list[dict]] = {}
     for role, pids in stack_processes().items():
         entries = []
@@ -345,7 +392,8 @@ def hasher_description() -> str:
         text=True,
         env=os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings.local"},
     )
-    return result.stdout.strip() or f"unknown ({result.stderr.strip()[-200:]})"
+    lines = result.stdout.strip().splitlines()
+    return lines[-1] if lines else f"unknown ({result.stderr.strip()[-200:]})"
 
 
 def main() -> None:
@@ -375,6 +423,8 @@ def main() -> None:
             wanted = set(options.only.split(","))
             chosen = [scenario for scenario in chosen if scenario.key in wanted]
         results = []
+        sampler = MemorySampler()
+        sampler.start()
         for scenario in chosen:
             say(
                 f"{scenario.title}: warm-up {warmup}s, then {repeats} x {seconds}s "
@@ -390,6 +440,7 @@ def main() -> None:
             # header names only: the report must not carry the benchmark's bearer token
             results.append({"scenario": asdict(scenario) | {"headers": sorted(scenario.headers)}, "runs": runs})
         memory = memory_report()
+        stack_memory = sampler.stop()
     finally:
         if not options.keep:
             say("stopping the benchmark stack")
@@ -410,6 +461,7 @@ def main() -> None:
         "machine": bench_report.machine_description(),
         "results": results,
         "memory": memory,
+        "stack_memory": stack_memory,
         "elapsed_seconds": round(time.monotonic() - started, 1),
     }
     bench_report.write(report, REPO / "docs")

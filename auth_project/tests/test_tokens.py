@@ -127,6 +127,19 @@ def test_refresh_rotates_the_pair_and_blacklists_the_used_token(api_client, toke
     assert api_client.post("/auth/refresh", {"refresh": body["refresh"]}, format="json").status_code == HTTPStatus.OK
 
 
+def test_a_refresh_signs_each_new_token_once_and_never_the_used_one_again(api_client, token_pair, monkeypatch):
+    signed: list[str] = []
+    real_encode = jwt.encode
+    monkeypatch.setattr(jwt, "encode", lambda payload, *args, **kwargs: signed.append(payload["token_type"])
+                        or real_encode(payload, *args, **kwargs))  # fmt: skip
+
+    response = api_client.post("/auth/refresh/", {"refresh": token_pair["refresh"]}, format="json")
+
+    assert response.status_code == HTTPStatus.OK
+    assert sorted(signed) == ["access", "refresh"]
+    assert BlacklistedToken.objects.get().token.token == token_pair["refresh"], "the stored row is the used token"
+
+
 def test_a_reused_refresh_token_is_401(api_client, token_pair):
     api_client.post("/auth/refresh/", {"refresh": token_pair["refresh"]}, format="json")
 
