@@ -44,4 +44,8 @@ def todo_list_page(
 
 def todo_get(*, owner_id: str, todo_id: UUID) -> Todo | None:
     """The owner's todo with this id; None for an unknown id and for another owner's todo alike."""
-    return Todo.objects.filter(owner_id=owner_id, id=todo_id).first()
+    # get() rather than first(): the id is the primary key, and first() would add an ORDER BY to every read.
+    try:
+        return Todo.objects.get(owner_id=owner_id, id=todo_id)
+    except Todo.DoesNotExist:
+        return None
