@@ -37,7 +37,8 @@ def machine_description() -> dict:
             result = subprocess.run(command, capture_output=True, text=True, timeout=10)
         except (OSError, subprocess.TimeoutExpired):
             return "not found"
-        return (result.stdout or result.stderr).strip().splitlines()[0]
+        # first line, without the banner some tools append (wrk: "[epoll] Copyright ...")
+        return (result.stdout or result.stderr).strip().splitlines()[0].split(" [", 1)[0]
 
     return {
         "cpu": cpu,
