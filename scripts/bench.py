@@ -399,11 +399,11 @@ def hasher_description() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs, once each: under a minute")
-    parser.add_argument("--seconds", type=int, help="length of each measured run (default 10, quick 3)")
+    parser.add_argument("--seconds", type=int, help="length of each measured run (default 10, quick 2)")
     parser.add_argument("--keep", action="store_true", help="leave the benchmark's stack running afterwards")
     parser.add_argument("--only", help="comma-separated scenario keys to run (default: all)")
     options = parser.parse_args()
-    seconds = options.seconds or (3 if options.quick else 10)
+    seconds = options.seconds or (2 if options.quick else 10)
     repeats = 1 if options.quick else 2
     warmup = 1 if options.quick else 3
 
