@@ -310,25 +310,25 @@ def stack_processes() -> dict[str, list[int]]:
     return roles
 
 
-def peak_memory_mb(pid: int) -> float | None:
+def proc_memory_mb(pid: int, source: str, field: str) -> float | None:
+    """A memory figure (in kB in the file) of a process from /proc, in MB; None once the process is gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+        for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         return None
     return None
+
+
+def peak_memory_mb(pid: int) -> float | None:
+    """The process's peak resident size."""
+    return proc_memory_mb(pid, "status", "VmHWM")
 
 
 def proportional_memory_mb(pid: int) -> float | None:
     """The process's share of memory (PSS): private pages, plus shared pages divided among their sharers."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    return proc_memory_mb(pid, "smaps_rollup", "Pss")
 
 
 class MemorySampler(threading.Thread):
