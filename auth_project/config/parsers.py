@@ -1,4 +1,4 @@
-"""A JSON parser that refuses NUL characters anywhere in the document."""
+"""A JSON parser that refuses NUL characters anywhere in the document, and documents nested too deeply."""
 
 from typing import Any
 
@@ -6,13 +6,19 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
+def _contains_nul(document: Any) -> bool:
+    """Walk the parsed document without recursion, so its depth cannot exhaust the stack."""
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
     return False
 
 
@@ -20,7 +26,11 @@ class StrictJSONParser(JSONParser):
     """DRF's JSON parser (which already refuses NaN and Infinity) plus a refusal of NUL characters."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            # The json module recurses once per nesting level: a small body of brackets exhausts the stack.
+            raise ParseError("JSON parse error - nested too deeply.") from exc
         if _contains_nul(data):
             raise ParseError("JSON strings must not contain NUL characters.")
         return data

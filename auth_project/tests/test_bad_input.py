@@ -25,6 +25,19 @@ def test_malformed_json_is_400(auth_client, path, body):
 
 
 @pytest.mark.parametrize("path", WRITE_ENDPOINTS)
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 900 + "]" * 900, '{"a": ' * 900 + "1" + "}" * 900, "[" * 20_000 + "]" * 20_000],
+    ids=["list-900-deep", "object-900-deep", "list-20000-deep"],
+)
+def test_deeply_nested_json_is_a_json_400_not_a_500(auth_client, path, body):
+    response = post_raw(auth_client, path, body)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("path", WRITE_ENDPOINTS)
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
 def test_a_non_json_content_type_is_415(auth_client, path, content_type):
     response = post_raw(auth_client, path, "username=alice&password=x", content_type=content_type)
