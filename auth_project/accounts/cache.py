@@ -1,4 +1,4 @@
-"""A database cache whose increment is atomic, so concurrent workers never lose a login-throttle count."""
+"""A database cache for the login-throttle counters: atomic increments, and live counters are never culled."""
 
 from django.core.cache.backends.db import DatabaseCache
 from django.db import connections, router, transaction
@@ -20,3 +20,18 @@ class LockingDatabaseCache(DatabaseCache):
                         [self.make_and_validate_key(key, version=version)],
                     )
             return super().incr(key, delta, version)
+
+    def _cull(self, db, cursor, now, num):
+        """Delete expired entries only.
+
+        Past MAX_ENTRIES, Django's cull also deletes a share of the live entries. Here every live entry is a
+        throttle counter, so an attacker spraying usernames would wipe the counters, their own address's
+        included. The table holds only the counters of the current window, which the gateway's login rate
+        limit keeps small.
+        """
+        table = connections[db].ops.quote_name(self._table)
+        expires = connections[db].ops.quote_name("expires")
+        cursor.execute(
+            f"DELETE FROM {table} WHERE {expires} < %s",  # noqa: S608 (names from settings, quoted)
+            [connections[db].ops.adapt_datetimefield_value(now)],
+        )

@@ -151,3 +151,15 @@ def test_counters_live_in_a_cache_shared_by_all_workers(shared_cache, user, api_
 
     # Another worker is another process with its own connection: it sees the count through the cache alone.
     assert any(cache.get(key) == 1 for key in cache_keys(shared_cache))
+
+
+def test_spraying_many_usernames_does_not_wipe_another_usernames_spent_budget(shared_cache, api_client, settings, db):
+    settings.LOGIN_RATE_PER_IP = ""
+    for _ in range(3):
+        login(api_client, "alice")
+
+    # Far more counters than the database cache's default MAX_ENTRIES (300).
+    for number in range(400):
+        login(api_client, f"sprayed-{number}")
+
+    assert login(api_client, "alice").status_code == HTTPStatus.TOO_MANY_REQUESTS
