@@ -1,9 +1,11 @@
 """The service owns the whole /auth/ prefix, so the gateway passes paths through unchanged."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import errors
 
 schema_view = SpectacularAPIView.as_view()
 docs_view = SpectacularSwaggerView.as_view(url_name="schema")
@@ -16,6 +18,9 @@ urlpatterns = [
     path("auth/docs/", docs_view, name="docs"),
     path("auth/docs", docs_view),
     path("auth/", include("accounts.urls")),
+    # Last: any other path is a JSON 404 even with DEBUG on, where Django would answer handler404's
+    # place with its HTML debug page.
+    re_path(r"", errors.page_not_found),
 ]
 
 handler400 = "config.errors.bad_request"

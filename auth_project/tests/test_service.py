@@ -43,6 +43,16 @@ def test_an_unknown_path_is_a_json_404(api_client):
     assert response.json() == {"detail": "Not found."}
 
 
+@pytest.mark.parametrize("path", ["/auth/nothing-here/", "/elsewhere", "/auth/static/missing.css"])
+def test_an_unknown_path_is_a_json_404_in_development_too(api_client, settings, path):
+    settings.DEBUG = True
+
+    response = api_client.get(path)
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response["Content-Type"] == "application/json"
+
+
 def test_a_disallowed_host_is_a_json_400(api_client):
     response = api_client.get("/auth/health/", HTTP_HOST="evil.example")
 

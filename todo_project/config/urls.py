@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config import errors
+
 admin.site.site_header = "Todo service administration"
 admin.site.site_title = "Todo service admin"
 
@@ -12,6 +14,9 @@ urlpatterns = [
     re_path(r"^todos/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^todos/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("todos.urls")),
+    # Last: any other path is a JSON 404 even with DEBUG on, where Django would answer handler404's
+    # place with its HTML debug page.
+    re_path(r"", errors.not_found),
 ]
 
 handler400 = "config.errors.bad_request"

@@ -141,6 +141,16 @@ def test_x_real_ip_is_ignored_from_an_untrusted_peer(
     assert line["client_ip"] == "198.51.100.7"
 
 
+@pytest.mark.parametrize("path", ["/todos/nothing/here/", "/elsewhere", "/todos/static/missing.css"])
+def test_an_unknown_path_is_a_json_404_in_development_too(settings: Any, path: str) -> None:
+    settings.DEBUG = True
+
+    response = Client().get(path)
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response["Content-Type"] == "application/json"
+
+
 def test_a_host_not_allowed_is_400_json() -> None:
     response = Client().get("/todos/health/", HTTP_HOST="evil.example")
 
