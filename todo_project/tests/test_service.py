@@ -83,6 +83,23 @@ def test_the_admin_lists_todos_filtered_by_owner_and_searchable(make_todo: Calla
     assert "bob&#x27;s errand" not in by_search
 
 
+def test_an_edit_in_the_admin_changes_the_todos_etag(make_todo: Callable) -> None:
+    todo = make_todo(owner_id="alice", title="before")
+    operator = get_user_model().objects.create_superuser("operator", "op@example.com", "pw-for-tests-only")
+    client = Client()
+    client.force_login(operator)
+
+    response = client.post(
+        f"/todos/admin/todos/todo/{todo.id}/change/",
+        {"owner_id": "alice", "title": "after", "description": "", "order": "0"},
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    todo.refresh_from_db()
+    assert todo.title == "after"
+    assert todo.version == 2
+
+
 def test_the_admin_asks_operators_to_log_in() -> None:
     response = Client().get("/todos/admin/")
 
