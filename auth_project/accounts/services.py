@@ -69,10 +69,14 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     """Trade a refresh token for a new pair; the used one is blacklisted, and using it again is refused."""
     token = _verified_refresh_token(refresh)
     user_id = token.get("sub")
-    user = User.objects.filter(pk=user_id, is_active=True).first() if str(user_id).isdigit() else None
-    if user is None:
+    if not str(user_id).isdigit():
         raise TokenRejected("No active account for this token.")
     with transaction.atomic():
+        # The user's row lock orders a refresh and a password change: the change's "blacklist every refresh
+        # token" then sees the token this refresh issues, or this refresh sees the used token blacklisted.
+        user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+        if user is None:
+            raise TokenRejected("No active account for this token.")
         # The blacklist row is unique per token: of two concurrent refreshes with one token, only one creates it.
         _, created = token.blacklist()
         if not created:
@@ -97,6 +101,7 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
     except DjangoValidationError as exc:
         raise ValidationError({"new_password": list(exc.messages)}) from exc
     with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()  # see token_refresh
         user.set_password(new_password)
         user.save(update_fields=["password"])
         outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
