@@ -233,7 +233,8 @@ LOGGING = {
             "stream": "ext://sys.stderr",
             "filters": ["request_id"],
             "formatter": "json",
-        }
+        },
+        "discard": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
@@ -241,6 +242,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         # A bad Host header already shows as a 400 access line; its traceback is noise anybody can trigger.
-        "django.security.DisallowedHost": {"handlers": [], "propagate": False},
+        # (A NullHandler: with no handler at all, Python's last-resort handler would print it to stderr.)
+        "django.security.DisallowedHost": {"handlers": ["discard"], "propagate": False},
     },
 }

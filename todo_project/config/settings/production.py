@@ -25,8 +25,10 @@ JWT_AUDIENCE = required_env("JWT_AUDIENCE")
 SIMPLE_JWT = {**SIMPLE_JWT, "ISSUER": JWT_ISSUER, "AUDIENCE": JWT_AUDIENCE}
 
 # The gateway is reached over HTTPS through a TLS-terminating proxy; cookies (admin only) stay on HTTPS.
-SESSION_COOKIE_SECURE = True
-CSRF_COOKIE_SECURE = True
+# DJANGO_SECURE_COOKIES=false is for the local stack's production mode, which speaks plain HTTP.
+SECURE_COOKIES = os.environ.get("DJANGO_SECURE_COOKIES", "true").strip().lower() not in {"0", "false", "no", "off"}
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
 SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = False
