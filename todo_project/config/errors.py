@@ -27,7 +27,9 @@ def _error(status: HTTPStatus, detail: str) -> JsonResponse:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    """JSON 400 for Django's own refusals: a Host not in ALLOWED_HOSTS, a body over the upload limit."""
+    """JSON for Django's own refusals: 413 for a body over the upload limit, else 400 (a Host not allowed...)."""
+    if isinstance(exception, RequestDataTooBig):
+        return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request body is too large.")
     return _error(HTTPStatus.BAD_REQUEST, "Bad request.")
 
 

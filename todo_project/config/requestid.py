@@ -40,7 +40,6 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         incoming = request.META.get(REQUEST_ID_HEADER, "")
         request_id = incoming if VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        request.request_id = request_id
         token = request_id_var.set(request_id)
         try:
             response = self.get_response(request)

@@ -125,11 +125,6 @@ class Keyring:
             key = self._keys.get(kid)
         return key
 
-    @property
-    def kids(self) -> frozenset[str]:
-        """The kids currently known (for logs and tests)."""
-        return frozenset(self._keys)
-
     def refresh_when_due(self) -> None:
         """Re-read the sources whose interval has passed: cheap (a clock read) when none has."""
         now = self._clock()
