@@ -465,6 +465,9 @@ def main() -> None:
         "elapsed_seconds": round(time.monotonic() - started, 1),
     }
     bench_report.write(report, REPO / "docs")
+    summary = {result["scenario"]["key"]: bench_report.summarise(result) for result in report["results"]}
+    for label, value in bench_report.ratios(summary):
+        print(f"    {label}: {value:.2f}")
     say(f"done in {report['elapsed_seconds']} s: docs/benchmarks.md, docs/benchmarks.json, docs/benchmarks.png")
 
 
