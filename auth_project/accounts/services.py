@@ -3,7 +3,7 @@
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
@@ -65,6 +65,25 @@ def _verified_refresh_token(raw_token: str) -> RefreshToken:
         raise TokenRejected(str(exc)) from exc
 
 
+def _user_row_lock(*, user: User, exclusive: bool) -> None:
+    """Order refreshes and a password change of one user, until the transaction ends.
+
+    A password change blacklists every refresh token of the user; a refresh issues a new one. Refreshes take
+    a shared lock on the user's row and a password change an exclusive one, so the change waits for the
+    refreshes in flight (and then blacklists their new tokens too) and later refreshes wait for the change
+    (and then find their token blacklisted), while refreshes never wait for each other. SQLite has no row
+    locks; its immediate transactions already run one writer at a time.
+    """
+    if connection.vendor != "postgresql":
+        return
+    table = connection.ops.quote_name(User._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE id = %s FOR {'UPDATE' if exclusive else 'SHARE'}",  # noqa: S608
+            [user.pk],
+        )
+
+
 def token_refresh(*, refresh: str) -> dict[str, str]:
     """Trade a refresh token for a new pair; the used one is blacklisted, and using it again is refused."""
     token = _verified_refresh_token(refresh)
@@ -72,11 +91,10 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     if not str(user_id).isdigit():
         raise TokenRejected("No active account for this token.")
     with transaction.atomic():
-        # The user's row lock orders a refresh and a password change: the change's "blacklist every refresh
-        # token" then sees the token this refresh issues, or this refresh sees the used token blacklisted.
-        user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+        user = User.objects.filter(pk=user_id, is_active=True).first()
         if user is None:
             raise TokenRejected("No active account for this token.")
+        _user_row_lock(user=user, exclusive=False)
         # The blacklist row is unique per token: of two concurrent refreshes with one token, only one creates it.
         _, created = token.blacklist()
         if not created:
@@ -101,7 +119,7 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
     except DjangoValidationError as exc:
         raise ValidationError({"new_password": list(exc.messages)}) from exc
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).first()  # see token_refresh
+        _user_row_lock(user=user, exclusive=True)
         user.set_password(new_password)
         user.save(update_fields=["password"])
         outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)

@@ -4,12 +4,14 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 from datetime import timedelta
 from http import HTTPStatus
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.db import connection, connections, transaction
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
@@ -257,3 +259,38 @@ def test_password_change_needs_an_access_token(api_client):
     )
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_password_change_waits_for_a_refresh_in_flight_and_blacklists_its_new_token(user):
+    issued: dict[str, str] = {}
+    locked, release = threading.Event(), threading.Event()
+
+    def refresh_in_flight() -> None:
+        # What token_refresh does: the shared lock, then a new outstanding token, committed later.
+        with transaction.atomic():
+            services._user_row_lock(user=user, exclusive=False)
+            issued["refresh"] = str(RefreshToken.for_user(user))
+            locked.set()
+            release.wait(timeout=10)
+        connections.close_all()
+
+    def change_password() -> None:
+        services.user_password_change(user=user, old_password=PASSWORD, new_password="a brand new passphrase 7")
+        connections.close_all()
+
+    refresher = threading.Thread(target=refresh_in_flight)
+    refresher.start()
+    assert locked.wait(timeout=10)
+    changer = threading.Thread(target=change_password)
+    changer.start()
+    changer.join(timeout=0.5)
+    assert changer.is_alive(), "the password change waits for the refresh in flight"
+
+    release.set()
+    refresher.join(timeout=10)
+    changer.join(timeout=10)
+
+    assert not changer.is_alive()
+    assert BlacklistedToken.objects.filter(token__token=issued["refresh"]).exists()
