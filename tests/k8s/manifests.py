@@ -11,8 +11,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "k8s"
 OVERLAYS = ("dev", "prod")
-# The oldest Kubernetes release the manifests are held to (kubernetes-validate ships its schemas).
-KUBERNETES_VERSION = "1.33.0"
+# The Kubernetes releases the manifests are held to: the oldest supported, and the newest kubernetes-validate
+# ships schemas for (an API removed there fails).
+KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
 POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
 
 

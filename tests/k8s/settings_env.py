@@ -28,7 +28,7 @@ def _env_lookup_argument(node: ast.AST) -> ast.AST | None:
     return None
 
 
-class _Reader:
+class EnvironmentReader:
     """Which parameters of which functions end up as an environment variable's name."""
 
     def __init__(self, library_paths: list[Path]) -> None:
@@ -44,23 +44,49 @@ class _Reader:
             for target in node.targets
             if isinstance(target, ast.Name)
         }
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef):
+        functions = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)]
+        # Repeat until nothing new is learnt: env_int(name) passes its name on to env_str(name), which reads it.
+        learning = True
+        while learning:
+            learning = False
+            for node in functions:
                 parameters = [argument.arg for argument in node.args.args + node.args.kwonlyargs]
-                positional = node.args.args
-                with_defaults = positional[len(positional) - len(node.args.defaults) :]
-                defaults = {
-                    argument.arg: default.value if isinstance(default, ast.Constant) else constants.get(default.id)
-                    for argument, default in zip(with_defaults, node.args.defaults, strict=True)
-                    if isinstance(default, ast.Constant | ast.Name)
-                }
-                passed = set()
-                for inner in ast.walk(node):
-                    argument = _env_lookup_argument(inner)
-                    if isinstance(argument, ast.Name) and argument.id in parameters:
-                        passed.add(argument.id)
-                if passed:
-                    self.helpers[node.name] = (parameters, defaults, passed)
+                passed = {name for name in self._names_passed_on(node) if name in parameters}
+                if passed and passed != self.helpers.get(node.name, ((), {}, set()))[2]:
+                    self.helpers[node.name] = (parameters, self._defaults(node, constants), passed)
+                    learning = True
+
+    @staticmethod
+    def _defaults(function: ast.FunctionDef, constants: dict[str, object]) -> dict[str, object]:
+        positional = function.args.args
+        with_defaults = positional[len(positional) - len(function.args.defaults) :]
+        return {
+            argument.arg: default.value if isinstance(default, ast.Constant) else constants.get(default.id)
+            for argument, default in zip(with_defaults, function.args.defaults, strict=True)
+            if isinstance(default, ast.Constant | ast.Name)
+        }
+
+    def _names_passed_on(self, function: ast.FunctionDef) -> set[str]:
+        """Variable names inside the function that reach an environment lookup, directly or through a helper."""
+        names = set()
+        for inner in ast.walk(function):
+            argument = _env_lookup_argument(inner)
+            if isinstance(argument, ast.Name):
+                names.add(argument.id)
+            helper = self._helper_of(inner)
+            if helper is not None:
+                parameters, _, passed = helper
+                for parameter, value in _bound(inner, parameters).items():
+                    if parameter in passed and isinstance(value, ast.Name):
+                        names.add(value.id)
+        return names
+
+    def _helper_of(self, node: ast.AST) -> tuple[list[str], dict[str, object], set[str]] | None:
+        if not isinstance(node, ast.Call):
+            return None
+        function = node.func
+        name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", None)
+        return self.helpers.get(name)
 
     def learn_library(self, module: str) -> None:
         for root in self.library_paths:
@@ -77,25 +103,23 @@ class _Reader:
             argument = _env_lookup_argument(node)
             if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
                 found.add(argument.value)
-            if isinstance(node, ast.Call):
-                function = node.func
-                name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", None)
-                if name in self.helpers:
-                    found |= self._helper_call(node, *self.helpers[name])
+            helper = self._helper_of(node)
+            if helper is not None:
+                parameters, defaults, passed = helper
+                given = _bound(node, parameters)
+                for parameter in passed:
+                    value = given.get(parameter)
+                    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                        found.add(value.value)
+                    elif value is None and isinstance(defaults.get(parameter), str):
+                        found.add(defaults[parameter])
         return found
 
-    @staticmethod
-    def _helper_call(call: ast.Call, parameters: list[str], defaults: dict, passed: set[str]) -> set[str]:
-        given = dict(zip(parameters, call.args, strict=False))
-        given |= {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
-        found = set()
-        for parameter in passed:
-            value = given.get(parameter)
-            if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                found.add(value.value)
-            elif value is None and isinstance(defaults.get(parameter), str):
-                found.add(defaults[parameter])
-        return found
+
+def _bound(call: ast.Call, parameters: list[str]) -> dict[str, ast.AST]:
+    """The call's arguments by the called function's parameter names."""
+    given = dict(zip(parameters, call.args, strict=False))
+    return given | {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
 
 
 def environment_variables(project: Path, venv: Path) -> set[str]:
@@ -103,7 +127,7 @@ def environment_variables(project: Path, venv: Path) -> set[str]:
     sources = [*sorted((project / "config" / "settings").glob("*.py")), project / "gunicorn.conf.py"]
     trees = [ast.parse(path.read_text()) for path in sources]
     libraries = sorted(venv.glob("lib/python3*/site-packages"))
-    reader = _Reader(libraries)
+    reader = EnvironmentReader(libraries)
     for tree in trees:
         reader.learn_functions(tree)
         for node in ast.walk(tree):

@@ -6,7 +6,7 @@ import re
 import kubernetes_validate
 import pytest
 import yaml
-from manifests import KUBERNETES_VERSION, REPO, containers, name_of, pod_spec, pods
+from manifests import KUBERNETES_VERSIONS, REPO, containers, name_of, pod_spec, pods
 
 COMPOSE = yaml.safe_load((REPO / "compose" / "docker-compose.yml").read_text())
 WEB_DEPLOYMENTS = ("auth", "todo", "gateway")
@@ -40,11 +40,12 @@ def test_each_overlay_holds_the_whole_stack(overlay):
         assert not any(obj["kind"] == "StatefulSet" for obj in objects), "prod uses external servers"
 
 
-def test_every_object_validates_against_the_kubernetes_schemas_in_strict_mode(overlay):
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_object_validates_against_the_kubernetes_schemas_in_strict_mode(overlay, version):
     _, objects = overlay
     for obj in objects:
         try:
-            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+            kubernetes_validate.validate(obj, version, strict=True)
         except kubernetes_validate.SchemaNotFoundError:
             # A custom resource (an operator's): at least well formed.
             assert "/" in obj["apiVersion"], f"{name_of(obj)}: a custom resource's apiVersion is group/version"
@@ -55,7 +56,7 @@ def test_strict_validation_refuses_a_misspelt_field(rendered):
     deployment = copy.deepcopy(next(obj for obj in rendered["dev"] if name_of(obj) == "Deployment/auth"))
     deployment["spec"]["template"]["spec"]["containers"][0]["resource"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[0], strict=True)
 
 
 def test_every_object_is_in_the_namespace_labelled_for_the_restricted_pod_security_standard(overlay):

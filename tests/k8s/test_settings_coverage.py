@@ -6,7 +6,7 @@ import re
 import pytest
 import yaml
 from manifests import REPO, container_env_names, containers, pods
-from settings_env import _Reader, environment_variables
+from settings_env import EnvironmentReader, environment_variables
 
 SERVICES = ("auth", "todo")
 # Read by the settings but deliberately left out of compose and the manifests: development conveniences.
@@ -39,7 +39,9 @@ def manifest_variables(service: str, objects: list[dict]) -> set[str]:
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_variable_the_settings_read_is_set_by_compose_or_the_manifests(service, rendered):
     read = environment_variables(REPO / f"{service}_project", REPO / ".venvs" / service)
-    assert {"DATABASE_URL", "DJANGO_SECRET_KEY", "GUNICORN_WORKERS"} <= read, "the reader missed known variables"
+    assert {"DATABASE_URL", "DJANGO_SECRET_KEY", "DB_CONN_MAX_AGE", "GUNICORN_WORKERS"} <= read, (
+        "the reader missed known variables"
+    )
     given = compose_variables(service)
     for objects in rendered.values():
         given |= manifest_variables(service, objects)
@@ -52,14 +54,17 @@ def test_the_reader_finds_variables_through_helpers_and_library_defaults():
 import os
 import dj_database_url
 
+def env_text(name: str, default: str = "") -> str:
+    return os.environ.get(name) or default
+
 def env_flag(name: str, default: bool) -> bool:
-    return os.environ.get(name, "") == "1"
+    return env_text(name) == "1"
 
 NEW_SETTING = env_flag("SOME_NEW_SETTING", False)
 OTHER = os.environ["ANOTHER_ONE"]
 DATABASES = {"default": dj_database_url.config()}
 """
-    reader = _Reader(sorted((REPO / ".venvs" / "auth").glob("lib/python3*/site-packages")))
+    reader = EnvironmentReader(sorted((REPO / ".venvs" / "auth").glob("lib/python3*/site-packages")))
     tree = ast.parse(source)
     reader.learn_functions(tree)
     reader.learn_library("dj_database_url")
