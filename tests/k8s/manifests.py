@@ -75,3 +75,18 @@ def container_env_names(container: dict, objects: list[dict]) -> set[str]:
             raise AssertionError(f"{container['name']}: envFrom a Secret hides its keys; name each in env instead")
         names |= set(config_maps[reference["name"]].get("data", {}))
     return names
+
+
+def custom_resource_problems(obj: dict) -> list[str]:
+    """What makes an object of a kind Kubernetes has no schema for (an operator's) malformed."""
+    problems = []
+    group, _, version = obj.get("apiVersion", "").rpartition("/")
+    if not (group and "." in group and version):
+        problems.append("apiVersion must be <group with a dot>/<version>")
+    if not obj.get("kind"):
+        problems.append("no kind")
+    if not isinstance(obj.get("metadata"), dict) or not obj["metadata"].get("name"):
+        problems.append("no metadata.name")
+    if not isinstance(obj.get("spec"), dict):
+        problems.append("no spec mapping")
+    return problems

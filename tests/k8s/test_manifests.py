@@ -6,7 +6,7 @@ import re
 import kubernetes_validate
 import pytest
 import yaml
-from manifests import KUBERNETES_VERSIONS, REPO, containers, name_of, pod_spec, pods
+from manifests import KUBERNETES_VERSIONS, REPO, containers, custom_resource_problems, name_of, pod_spec, pods
 
 COMPOSE = yaml.safe_load((REPO / "compose" / "docker-compose.yml").read_text())
 WEB_DEPLOYMENTS = ("auth", "todo", "gateway")
@@ -48,8 +48,21 @@ def test_every_object_validates_against_the_kubernetes_schemas_in_strict_mode(ov
             kubernetes_validate.validate(obj, version, strict=True)
         except kubernetes_validate.SchemaNotFoundError:
             # A custom resource (an operator's): at least well formed.
-            assert "/" in obj["apiVersion"], f"{name_of(obj)}: a custom resource's apiVersion is group/version"
-            assert isinstance(obj.get("spec"), dict), f"{name_of(obj)} has no spec"
+            assert not custom_resource_problems(obj), f"{name_of(obj)}: {custom_resource_problems(obj)}"
+
+
+def test_a_custom_resource_is_held_to_its_shape():
+    cluster = {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Cluster",
+        "metadata": {"name": "auth-postgres"},
+        "spec": {"instances": 1, "storage": {"size": "1Gi"}},
+    }
+    assert custom_resource_problems(cluster) == []
+    assert custom_resource_problems({**cluster, "apiVersion": "v1"}) == [
+        "apiVersion must be <group with a dot>/<version>"
+    ]
+    assert custom_resource_problems({k: v for k, v in cluster.items() if k != "spec"}) == ["no spec mapping"]
 
 
 def test_strict_validation_refuses_a_misspelt_field(rendered):
