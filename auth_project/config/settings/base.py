@@ -220,6 +220,15 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
+# ------------------------------------------------------------------------------ events (docs/events.md)
+# The relay (manage.py outbox_relay) publishes the outbox's rows to this durable topic exchange.
+AMQP_URL = env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+EVENTS_EXCHANGE = "auth.events"
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100)
+OUTBOX_POLL_INTERVAL = float(env_str("OUTBOX_POLL_INTERVAL", "0.5"))
+OUTBOX_RETRY_MAX_DELAY = float(env_str("OUTBOX_RETRY_MAX_DELAY", "30"))
+OUTBOX_RETENTION = env_int("OUTBOX_RETENTION", 7 * 24 * 60 * 60)
+
 # ------------------------------------------------------------------------------ logging
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
 LOGGING = {

@@ -190,6 +190,17 @@ SIMPLE_JWT = {
     "AUTH_TOKEN_CLASSES": ("todos.authentication.KeyringAccessToken",),
 }
 
+# EVENTS (docs/events.md)
+# ------------------------------------------------------------------------------
+# manage.py consume_events applies the auth service's account events from this queue, bound to its exchange.
+AMQP_URL = os.environ.get("AMQP_URL") or "amqp://guest:guest@127.0.0.1:5672/%2F"
+EVENTS_EXCHANGE = "auth.events"
+EVENTS_QUEUE = "todo.account-events"
+EVENTS_DEAD_LETTER_QUEUE = f"{EVENTS_QUEUE}.dead-letter"
+# Attempts of an event whose handler fails for another reason than an unavailable database, before it is dead-lettered.
+EVENTS_MAX_ATTEMPTS = int(os.environ.get("EVENTS_MAX_ATTEMPTS", "5"))
+EVENTS_RETRY_MAX_DELAY = env_float("EVENTS_RETRY_MAX_DELAY", 30)
+
 # API SCHEMA
 # ------------------------------------------------------------------------------
 SPECTACULAR_SETTINGS = {
