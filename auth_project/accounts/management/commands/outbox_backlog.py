@@ -15,7 +15,8 @@ class Command(BaseCommand):
         if backlog.waiting == 0:
             self.stdout.write(f"outbox: nothing waiting ({backlog.sent} sent events kept until pruned)")
             return
+        events = "1 event" if backlog.waiting == 1 else f"{backlog.waiting} events"
         self.stdout.write(
-            f"outbox: {backlog.waiting} events waiting, the oldest for {backlog.oldest_age_seconds:.0f} s "
+            f"outbox: {events} waiting, the oldest for {backlog.oldest_age_seconds:.0f} s "
             f"({backlog.sent} sent events kept until pruned)"
         )
