@@ -138,7 +138,7 @@ def test_deactivation_refuses_tokens_and_keeps_todos_and_reactivation_accepts_on
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_redelivered_event_changes_nothing(broker: str, settings: Any) -> None:
+def test_a_redelivered_event_changes_nothing(broker: str, settings: Any, caplog: pytest.LogCaptureFixture) -> None:
     now = datetime.now(UTC)
     deactivated = event_body("user.deactivated.v1", SUB, occurred_at=now - timedelta(seconds=5))
     declare_queues(broker)
@@ -146,8 +146,10 @@ def test_a_redelivered_event_changes_nothing(broker: str, settings: Any) -> None
     publish(broker, settings.EVENTS_EXCHANGE, deactivated)
     publish(broker, settings.EVENTS_EXCHANGE, event_body("user.reactivated.v1", SUB, occurred_at=now))
     publish(broker, settings.EVENTS_EXCHANGE, deactivated)
-    run_consumer(until=lambda: queue_depth(broker, settings.EVENTS_QUEUE) == 0 and ProcessedEvent.objects.count() == 2)
+    with caplog.at_level(logging.INFO, logger="todos.consumer"):
+        run_consumer(until=lambda: "event ignored: applied before" in caplog.text)
 
+    assert "event ignored: applied before" in caplog.text
     assert ProcessedEvent.objects.count() == 2
     assert AccountState.objects.get(owner_id=SUB).status == AccountState.Status.ACTIVE
 

@@ -249,6 +249,8 @@ LOGGING = {
     "loggers": {
         # The access line already records every 4xx; keep django.request for server errors.
         "django.request": {"level": "ERROR"},
+        # pika logs every step of every connection at INFO; the relay and the consumer log what matters themselves.
+        "pika": {"level": "WARNING"},
         "django.server": {"level": "WARNING"},
         # A bad Host header already shows as a 400 access line; its traceback is noise anybody can trigger.
         # (A NullHandler: with no handler at all, Python's last-resort handler would print it to stderr.)

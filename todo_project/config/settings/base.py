@@ -235,5 +235,7 @@ LOGGING = {
     "loggers": {
         # The access line already records every 4xx; keep django.request for errors (with their traceback).
         "django.request": {"level": "ERROR"},
+        # pika logs every step of every connection at INFO; the relay and the consumer log what matters themselves.
+        "pika": {"level": "WARNING"},
     },
 }
