@@ -156,7 +156,7 @@ def test_sent_events_are_pruned_after_the_retention_period_and_unsent_ones_never
 def test_the_backlog_command_says_how_many_events_wait_and_for_how_long():
     output = StringIO()
     call_command("outbox_backlog", stdout=output)
-    assert output.getvalue().strip() == "outbox: nothing waiting (0 sent events kept until pruned)"
+    assert output.getvalue().strip() == "outbox: nothing waiting (0 sent, kept until pruned)"
 
     record()
     OutboxEvent.objects.update(occurred_at=timezone.now() - timedelta(seconds=90))

@@ -13,10 +13,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         backlog = outbox_backlog()
         if backlog.waiting == 0:
-            self.stdout.write(f"outbox: nothing waiting ({backlog.sent} sent events kept until pruned)")
+            self.stdout.write(f"outbox: nothing waiting ({backlog.sent} sent, kept until pruned)")
             return
         events = "1 event" if backlog.waiting == 1 else f"{backlog.waiting} events"
         self.stdout.write(
             f"outbox: {events} waiting, the oldest for {backlog.oldest_age_seconds:.0f} s "
-            f"({backlog.sent} sent events kept until pruned)"
+            f"({backlog.sent} sent, kept until pruned)"
         )
