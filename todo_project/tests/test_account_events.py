@@ -14,7 +14,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.events_support import contract_errors, event_body, event_schema, publish, queue_depth
-from todos import consumer
+from todos import consumer, services
 from todos.events import EVENT_TYPES, InvalidEvent, account_event_parse
 from todos.models import AccountState, ProcessedEvent, Todo
 
@@ -256,3 +256,30 @@ def test_with_the_broker_unreachable_the_consumer_keeps_retrying_without_crashin
 
     retries = [record for record in caplog.records if "cannot reach the broker" in record.getMessage()]
     assert len(retries) >= 2
+
+
+@pytest.mark.django_db
+def test_a_todo_written_to_an_account_after_its_deletion_was_applied_is_swept_away(
+    make_todo: Callable[..., Todo],
+) -> None:
+    now = datetime.now(UTC)
+    AccountState.objects.create(owner_id=SUB, status=AccountState.Status.DELETED, tokens_not_before=now, changed_at=now)
+    make_todo(owner_id=SUB, title="written by a request in flight during the deletion")
+    kept = make_todo(owner_id="43")
+
+    assert services.account_deleted_todos_purge(applied_since=now - timedelta(minutes=5)) == 1
+
+    assert list(Todo.objects.values_list("id", flat=True)) == [kept.id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_consumer_sweeps_late_todos_of_deleted_accounts_without_waiting_for_an_event(
+    broker: str, make_todo: Callable[..., Todo]
+) -> None:
+    now = datetime.now(UTC)
+    AccountState.objects.create(owner_id=SUB, status=AccountState.Status.DELETED, tokens_not_before=now, changed_at=now)
+    make_todo(owner_id=SUB)
+
+    run_consumer(until=lambda: not Todo.objects.filter(owner_id=SUB).exists())
+
+    assert not Todo.objects.filter(owner_id=SUB).exists()

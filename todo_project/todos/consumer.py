@@ -3,20 +3,25 @@
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import pika
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
+from django.utils import timezone
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError
 from pika.spec import Basic, BasicProperties
 
 from todos.events import InvalidEvent, account_event_parse
-from todos.services import account_event_apply
+from todos.services import account_deleted_todos_purge, account_event_apply
 
 logger = logging.getLogger(__name__)
 
 FIRST_RETRY_DELAY = 0.5
+# A request that passed its token check finishes within gunicorn's timeout (30 s), long before the window ends.
+SWEEP_INTERVAL = 30.0
+SWEEP_WINDOW = timedelta(minutes=5)
 # Errors that say the database is away, not that the event is bad: the event waits, it is never dead-lettered.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
@@ -47,6 +52,7 @@ class EventConsumer:
     def __init__(self, *, should_stop: Callable[[], bool]) -> None:
         self.should_stop = should_stop
         self.connection: pika.BlockingConnection | None = None
+        self.next_sweep = 0.0
 
     def run(self) -> None:
         """Consume until should_stop() says so, reconnecting with exponential backoff while the broker is away."""
@@ -64,6 +70,7 @@ class EventConsumer:
                 delay = FIRST_RETRY_DELAY
                 while not self.should_stop():
                     self.connection.process_data_events(time_limit=0.5)
+                    self._sweep_when_due()
             except (AMQPError, OSError) as exc:
                 logger.warning(
                     "consumer cannot reach the broker; events wait in their queue",
@@ -127,6 +134,20 @@ class EventConsumer:
             "event applied" if applied else "event ignored: applied before",
             extra={"event_id": str(event.event_id), "event_type": event.event_type, "owner_id": event.owner_id},
         )
+
+    def _sweep_when_due(self) -> None:
+        """Purge todos written to recently deleted accounts by requests that were in flight during the deletion."""
+        if time.monotonic() < self.next_sweep:
+            return
+        self.next_sweep = time.monotonic() + SWEEP_INTERVAL
+        close_old_connections()
+        try:
+            purged = account_deleted_todos_purge(applied_since=timezone.now() - SWEEP_WINDOW)
+        except DATABASE_UNAVAILABLE as exc:
+            logger.warning("sweep skipped: database unavailable", extra={"error": str(exc)})
+            return
+        if purged:
+            logger.info("late todos of deleted accounts purged", extra={"count": purged})
 
     def _sleep(self, seconds: float) -> None:
         """Wait, answering the broker's heartbeats while connected, and waking up early to stop."""

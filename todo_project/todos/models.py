@@ -50,6 +50,8 @@ class AccountState(models.Model):
     tokens_not_before = models.DateTimeField()
     # The occurred_at of the event that set this state: an older event arriving late changes nothing.
     changed_at = models.DateTimeField()
+    # When this service applied that event, by its own clock: the window of the late-todo sweep.
+    applied_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"{self.owner_id}: {self.status}"

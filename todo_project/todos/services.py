@@ -101,3 +101,16 @@ def account_event_apply(*, event: AccountEvent) -> bool:
     if status == AccountState.Status.DELETED:
         Todo.objects.filter(owner_id=event.owner_id).delete()
     return True
+
+
+def account_deleted_todos_purge(*, applied_since: datetime.datetime) -> int:
+    """Delete todos that reached an account after its deletion was applied; returns how many.
+
+    A request whose token check passed just before the deletion committed can still write a todo after the purge;
+    the consumer calls this every little while for recently deleted accounts, so no such todo stays behind.
+    """
+    deleted_owners = AccountState.objects.filter(
+        status=AccountState.Status.DELETED, applied_at__gte=applied_since
+    ).values("owner_id")
+    deleted, _ = Todo.objects.filter(owner_id__in=deleted_owners).delete()
+    return deleted
