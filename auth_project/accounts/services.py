@@ -151,6 +151,8 @@ def user_delete(*, user: User) -> None:
     with transaction.atomic():
         # Waits for refreshes in flight, as a password change does, so none issues a token after the delete.
         _user_row_lock(user=user, exclusive=True)
+        if not User.objects.filter(pk=user.pk).exists():
+            return  # a concurrent request deleted it first, and recorded the event
         outbox_event_record(event_type=USER_DELETED, user_id=user.pk)
         user.delete()
 

@@ -92,6 +92,35 @@ def test_an_account_deletion_that_fails_leaves_no_event(user, monkeypatch):
     assert not OutboxEvent.objects.exists(), "the event and the change commit together or not at all"
 
 
+def test_an_account_deleted_twice_records_one_event(user):
+    user_id = user.pk
+    stale = User.objects.get(pk=user_id)
+    services.user_delete(user=user)
+
+    services.user_delete(user=stale)
+
+    assert len(events_of(user_id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status"),
+    [
+        ("text/plain", "password", HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
+        ("application/json", '{"password": ', HTTPStatus.BAD_REQUEST),
+        ("application/json", '{"password": "' + "x" * 300 + '"}', HTTPStatus.BAD_REQUEST),
+        ("application/json", '["password"]', HTTPStatus.BAD_REQUEST),
+    ],
+)
+def test_deleting_an_account_with_a_malformed_body_is_a_json_4xx_and_changes_nothing(
+    auth_client, user, content_type, body, status
+):
+    response = auth_client.generic("DELETE", "/auth/me/", body, content_type=content_type)
+
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert User.objects.filter(pk=user.pk).exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_event_cannot_be_recorded_outside_a_transaction(user):
     with pytest.raises(RuntimeError, match="transaction"):

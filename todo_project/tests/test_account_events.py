@@ -11,6 +11,7 @@ from typing import Any
 
 import pika
 import pytest
+from django.db import InterfaceError, OperationalError
 from rest_framework.test import APIClient
 
 from tests.events_support import contract_errors, event_body, event_schema, publish, queue_depth
@@ -283,3 +284,26 @@ def test_the_consumer_sweeps_late_todos_of_deleted_accounts_without_waiting_for_
     run_consumer(until=lambda: not Todo.objects.filter(owner_id=SUB).exists())
 
     assert not Todo.objects.filter(owner_id=SUB).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_waits_while_the_database_is_unavailable_and_is_never_dead_lettered_for_it(
+    broker: str, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.EVENTS_MAX_ATTEMPTS = 1
+    outages = iter([OperationalError("the database restarts"), InterfaceError("connection already closed")])
+
+    def database_comes_back(**kwargs: Any) -> bool:
+        outage = next(outages, None)
+        if outage is not None:
+            raise outage
+        return services.account_event_apply(**kwargs)
+
+    monkeypatch.setattr(consumer, "account_event_apply", database_comes_back)
+    declare_queues(broker)
+    publish(broker, settings.EVENTS_EXCHANGE, event_body("user.deactivated.v1", SUB))
+
+    run_consumer(until=processed(1))
+
+    assert AccountState.objects.get(owner_id=SUB).status == AccountState.Status.DEACTIVATED
+    assert queue_depth(broker, settings.EVENTS_DEAD_LETTER_QUEUE) == 0
