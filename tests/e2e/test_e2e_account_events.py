@@ -126,11 +126,14 @@ class Operator:
 
 
 def test_an_operator_deactivating_and_reactivating_a_user_in_the_admin_reaches_the_todo_service(make_client, stack):
-    client = make_client()
+    deactivate_and_reactivate(stack, make_client(), make_client())
+
+
+def deactivate_and_reactivate(stack: Stack, client: Client, operator_client: Client) -> None:
     user = register_and_login(client)
     owner_id = user_id(client, user)
     create_todos(client, user, 2)
-    operator = Operator(stack, make_client())
+    operator = Operator(stack, operator_client)
 
     operator.set_active(owner_id, False)
 
@@ -224,3 +227,17 @@ def test_with_the_broker_unreachable_a_deletion_still_answers_and_the_todos_go_o
         assert "outbox: nothing waiting" in sqlite_stack.run("status").stdout
         sqlite_stack.run("down")
     client.close()
+
+
+def test_on_the_sqlite_stack_too_an_operators_deactivation_and_reactivation_reach_the_todo_service(sqlite_stack):
+    with rabbitmq_vhost("e2e-sqlite") as broker_url:
+        sqlite_stack.env["AMQP_URL"] = broker_url
+        sqlite_stack.run("up")
+        client = Client(sqlite_stack.url, next_client_address())
+        operator_client = Client(sqlite_stack.url, next_client_address())
+        try:
+            deactivate_and_reactivate(sqlite_stack, client, operator_client)
+        finally:
+            client.close()
+            operator_client.close()
+            sqlite_stack.run("down")
