@@ -171,6 +171,73 @@ def test_events_wait_for_a_stopped_consumer_and_apply_when_it_starts_again(clien
     assert refused(client, user)
 
 
+def psql_value(url: str, sql: str) -> str:
+    completed = subprocess.run(["psql", url, "--no-psqlrc", "-tAc", sql], check=True, capture_output=True, text=True)
+    return completed.stdout.strip()
+
+
+def test_a_relay_killed_between_publishing_and_marking_sends_again_and_the_consumer_ignores_the_duplicate(
+    client, stack
+):
+    auth_database = stack.env["AUTH_DATABASE_URL"]
+    user = register_and_login(client)
+    owner_id = user_id(client, user)
+    create_todos(client, user, 1)
+    relay_pid = stack.pid("relay")
+    os.kill(relay_pid, signal.SIGTERM)
+    wait_until_gone(relay_pid)
+    assert client.delete("/auth/me/", json={"password": PASSWORD}, headers=user.auth).status_code == 204
+    event_id = psql_value(
+        auth_database, f"SELECT payload->>'id' FROM accounts_outboxevent WHERE payload->>'sub' = '{owner_id}'"
+    )
+
+    # SHARE mode lets the relay lock its rows (FOR UPDATE) and publish, but holds up its UPDATE marking them sent.
+    locker = subprocess.Popen(
+        ["psql", auth_database, "--no-psqlrc", "-qv", "ON_ERROR_STOP=1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        locker.stdin.write("BEGIN;\nLOCK TABLE accounts_outboxevent IN SHARE MODE;\n\\echo locked\n")
+        locker.stdin.flush()
+        assert locker.stdout.readline().strip() == "locked"
+        stack.run("up")
+        assert wait_for(lambda: todo_rows(stack, owner_id) == 0, EVENT_TIMEOUT), "published and applied"
+        time.sleep(0.5)
+        os.kill(stack.pid("relay"), signal.SIGKILL)
+        wait_until_gone(stack.pid("relay"))
+    finally:
+        locker.communicate("COMMIT;\n", timeout=30)
+    assert (
+        psql_value(
+            auth_database, f"SELECT sent_at IS NULL FROM accounts_outboxevent WHERE payload->>'id' = '{event_id}'"
+        )
+        == "t"
+    )
+
+    stack.run("up")
+
+    def ignored_as_duplicate() -> bool:
+        return any(
+            entry.get("message") == "event ignored: applied before" and entry.get("event_id") == event_id
+            for entry in stack.log_lines("consumer")
+        )
+
+    assert wait_for(ignored_as_duplicate, EVENT_TIMEOUT), "the event came again and changed nothing"
+    assert wait_for(
+        lambda: (
+            psql_value(
+                auth_database,
+                f"SELECT sent_at IS NOT NULL FROM accounts_outboxevent WHERE payload->>'id' = '{event_id}'",
+            )
+            == "t"
+        ),
+        EVENT_TIMEOUT,
+    )
+    assert refused(client, user)
+
+
 def _free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
     try:
