@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
 
@@ -36,7 +37,10 @@ def user_id(client: Client, user: User) -> str:
 
 def create_todos(client: Client, user: User, count: int) -> None:
     for number in range(count):
-        assert client.post("/todos/", json={"title": f"todo {number}"}, headers=user.auth).status_code == 201
+        assert (
+            client.post("/todos/", json={"title": f"todo {number}"}, headers=user.auth).status_code
+            == HTTPStatus.CREATED
+        )
 
 
 def todo_rows(stack: Stack, owner_id: str) -> int:
@@ -161,7 +165,9 @@ def test_events_wait_for_a_stopped_consumer_and_apply_when_it_starts_again(clien
     os.kill(consumer_pid, signal.SIGTERM)
     wait_until_gone(consumer_pid)
 
-    assert client.delete("/auth/me/", json={"password": PASSWORD}, headers=user.auth).status_code == 204
+    assert (
+        client.delete("/auth/me/", json={"password": PASSWORD}, headers=user.auth).status_code == HTTPStatus.NO_CONTENT
+    )
     time.sleep(2)
     assert todo_rows(stack, owner_id) == 2, "nothing applies the event while the consumer is stopped"
 
@@ -176,6 +182,11 @@ def psql_value(url: str, sql: str) -> str:
     return completed.stdout.strip()
 
 
+def outbox_sent(auth_database: str, event_id: str) -> bool:
+    sql = f"SELECT sent_at IS NOT NULL FROM accounts_outboxevent WHERE payload->>'id' = '{event_id}'"
+    return psql_value(auth_database, sql) == "t"
+
+
 def test_a_relay_killed_between_publishing_and_marking_sends_again_and_the_consumer_ignores_the_duplicate(
     client, stack
 ):
@@ -186,7 +197,9 @@ def test_a_relay_killed_between_publishing_and_marking_sends_again_and_the_consu
     relay_pid = stack.pid("relay")
     os.kill(relay_pid, signal.SIGTERM)
     wait_until_gone(relay_pid)
-    assert client.delete("/auth/me/", json={"password": PASSWORD}, headers=user.auth).status_code == 204
+    assert (
+        client.delete("/auth/me/", json={"password": PASSWORD}, headers=user.auth).status_code == HTTPStatus.NO_CONTENT
+    )
     event_id = psql_value(
         auth_database, f"SELECT payload->>'id' FROM accounts_outboxevent WHERE payload->>'sub' = '{owner_id}'"
     )
@@ -209,12 +222,7 @@ def test_a_relay_killed_between_publishing_and_marking_sends_again_and_the_consu
         wait_until_gone(stack.pid("relay"))
     finally:
         locker.communicate("COMMIT;\n", timeout=30)
-    assert (
-        psql_value(
-            auth_database, f"SELECT sent_at IS NULL FROM accounts_outboxevent WHERE payload->>'id' = '{event_id}'"
-        )
-        == "t"
-    )
+    assert not outbox_sent(auth_database, event_id), "killed before marking: the event is still unsent"
 
     stack.run("up")
 
@@ -225,16 +233,7 @@ def test_a_relay_killed_between_publishing_and_marking_sends_again_and_the_consu
         )
 
     assert wait_for(ignored_as_duplicate, EVENT_TIMEOUT), "the event came again and changed nothing"
-    assert wait_for(
-        lambda: (
-            psql_value(
-                auth_database,
-                f"SELECT sent_at IS NOT NULL FROM accounts_outboxevent WHERE payload->>'id' = '{event_id}'",
-            )
-            == "t"
-        ),
-        EVENT_TIMEOUT,
-    )
+    assert wait_for(lambda: outbox_sent(auth_database, event_id), EVENT_TIMEOUT)
     assert refused(client, user)
 
 
@@ -250,7 +249,7 @@ def _free_ports(count: int) -> list[int]:
 
 
 @pytest.fixture
-def sqlite_stack(tmp_path: Path) -> Stack:
+def sqlite_stack(tmp_path: Path) -> Iterator[Stack]:
     """A second stack on the embedded SQLite default (make up's), its broker at a port where nothing listens."""
     gateway_port, auth_port, todo_port, closed_port = _free_ports(4)
     env = os.environ | {
