@@ -1,4 +1,4 @@
-"""The operators' admin for users: deleting a user or switching `is_active` records the event the todo service needs."""
+"""The operators' admin: users (deletes and `is_active` changes record events) and the outbox, read-only."""
 
 from typing import Any
 
@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts import services
-from accounts.models import User
+from accounts.models import OutboxEvent, User
 
 
 @admin.register(User)
@@ -29,3 +29,25 @@ class AccountAdmin(UserAdmin):
         with transaction.atomic():
             for user in queryset:
                 services.user_delete(user=user)
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(admin.ModelAdmin):
+    """The outbox, read-only: what waits for the relay and what it sent (docs/events.md)."""
+
+    list_display = ["event_type", "event_id", "occurred_at", "sent_at"]
+    list_filter = ["event_type", ("sent_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=event_id"]
+    ordering = ["-id"]
+    readonly_fields = ["event_id", "event_type", "payload", "occurred_at", "sent_at"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
+        # An unsent event deleted by hand would never reach the todo service; the relay prunes sent ones itself.
+        return False

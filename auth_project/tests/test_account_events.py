@@ -193,6 +193,21 @@ def test_an_operator_deactivating_and_reactivating_a_user_records_both(operator_
     assert events[0]["occurred_at"] < events[1]["occurred_at"]
 
 
+def test_operators_can_read_the_outbox_in_the_admin_but_never_change_or_delete_an_event(operator_client, user):
+    services.user_delete(user=user)
+    event = OutboxEvent.objects.get()
+
+    listing = operator_client.get("/auth/admin/accounts/outboxevent/?sent_at__isempty=1")
+    assert listing.status_code == HTTPStatus.OK
+    assert str(event.event_id) in listing.content.decode()
+    page = operator_client.get(f"/auth/admin/accounts/outboxevent/{event.pk}/change/")
+    assert page.status_code == HTTPStatus.OK
+    assert operator_client.post(
+        f"/auth/admin/accounts/outboxevent/{event.pk}/delete/", {"post": "yes"}
+    ).status_code == (HTTPStatus.FORBIDDEN)
+    assert OutboxEvent.objects.filter(pk=event.pk).exists()
+
+
 def test_an_admin_save_that_leaves_is_active_alone_records_nothing(operator_client, user):
     response = operator_client.post(f"/auth/admin/accounts/user/{user.pk}/change/", change_form(user, last_name="L"))
 

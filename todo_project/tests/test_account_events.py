@@ -11,7 +11,9 @@ from typing import Any
 
 import pika
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.events_support import contract_errors, event_body, event_schema, publish, queue_depth
@@ -307,3 +309,22 @@ def test_an_event_waits_while_the_database_is_unavailable_and_is_never_dead_lett
 
     assert AccountState.objects.get(owner_id=SUB).status == AccountState.Status.DEACTIVATED
     assert queue_depth(broker, settings.EVENTS_DEAD_LETTER_QUEUE) == 0
+
+
+@pytest.mark.django_db
+def test_operators_see_the_account_states_in_the_admin_but_cannot_change_them() -> None:
+    now = datetime.now(UTC)
+    state = AccountState.objects.create(
+        owner_id=SUB, status=AccountState.Status.DEACTIVATED, tokens_not_before=now, changed_at=now
+    )
+    operator = get_user_model().objects.create_superuser("operator", "op@example.com", "pw-for-tests-only")
+    client = Client()
+    client.force_login(operator)
+
+    listing = client.get("/todos/admin/todos/accountstate/?status=deactivated")
+    deleting = client.post(f"/todos/admin/todos/accountstate/{SUB}/delete/", {"post": "yes"})
+
+    assert listing.status_code == HTTPStatus.OK
+    assert f">{SUB}<" in listing.content.decode()
+    assert deleting.status_code == HTTPStatus.FORBIDDEN
+    assert AccountState.objects.get(owner_id=SUB) == state
