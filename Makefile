@@ -29,16 +29,16 @@ setup: ## Create or update the virtual environments (.venvs/auth, todo, tools)
 keys: setup ## Create a development signing key pair in var/keys when none exists
 	@scripts/dev-keys.sh
 
-up: ## Start the whole stack in the background: gateway on :8080 (GATEWAY_PORT), both services, nginx
+up: ## Start the whole stack in the background: gateway on :8080 (GATEWAY_PORT), both services, event relay and consumer
 	@$(PYTHON) scripts/stack.py up
 
 down: ## Stop everything `make up` started
 	@$(PYTHON) scripts/stack.py down
 
-status: ## Show what is running
+status: ## Show what is running, the outbox backlog and the health checks
 	@$(PYTHON) scripts/stack.py status
 
-logs: ## Show the recent logs of the gateway and both services (FOLLOW=1 to follow)
+logs: ## Show the recent logs of the gateway, both services, the relay and the consumer (FOLLOW=1 to follow)
 	@$(PYTHON) scripts/stack.py logs $(if $(FOLLOW),-f)
 
 migrate: setup ## Apply both services' database migrations

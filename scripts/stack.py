@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the whole stack locally: both services under gunicorn behind the nginx gateway (`make up`).
+"""Run the whole stack locally: both services, their event relay and consumer, behind the nginx gateway (`make up`).
 
 Usage: python3 scripts/stack.py up|down|status|logs [-f]|migrate|superuser --service auth|todo
        python3 scripts/stack.py manage --service auth|todo -- <manage.py arguments>
@@ -87,6 +87,9 @@ def command_up(config: StackConfig) -> None:
             processes.start_service(config, service)
     for service in SERVICES:
         processes.wait_until_healthy(config, service, f"{config.service_url(service)}{SERVICES[service].prefix}health/")
+    for worker in processes.WORKERS:
+        if worker not in running:
+            processes.start_worker(config, worker)
     if "nginx" not in running:
         gateway.render(config)
         gateway.check(config, nginx)
@@ -110,7 +113,9 @@ def command_status(config: StackConfig) -> int:
     running = processes.running(config)
     for component in processes.COMPONENTS:
         state = f"running (pid {running[component]})" if component in running else "stopped"
-        print(f"{component:6} {state}")
+        print(f"{component:8} {state}")
+    if running:
+        print_outbox_backlog(config)
     if "nginx" not in running:
         return 0 if not running else 1
     healthy = True
@@ -119,6 +124,23 @@ def command_status(config: StackConfig) -> int:
         healthy = healthy and status == 200
         print(f"GET {config.gateway_url}{path} -> {status or 'no answer'}")
     return 0 if healthy else 1
+
+
+def print_outbox_backlog(config: StackConfig) -> None:
+    """The events the relay has not published yet (docs/events.md), read from the auth service's database."""
+    spec = SERVICES["auth"]
+    if not spec.python.exists():
+        return
+    completed = subprocess.run(
+        [str(spec.python), "manage.py", "outbox_backlog"],
+        cwd=spec.project_dir,
+        env=config.service_env("auth"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = (completed.stdout or completed.stderr).strip().splitlines() or ["no answer"]
+    print(lines[-1] if completed.returncode == 0 else f"outbox: unknown ({lines[-1]})")
 
 
 def command_logs(config: StackConfig, follow: bool, lines: int) -> None:

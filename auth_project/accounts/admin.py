@@ -1,6 +1,53 @@
+"""The operators' admin: users (deletes and `is_active` changes record events) and the outbox, read-only."""
+
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from accounts.models import User
+from accounts import services
+from accounts.models import OutboxEvent, User
 
-admin.site.register(User, UserAdmin)
+
+@admin.register(User)
+class AccountAdmin(UserAdmin):
+    """Django's user admin, with every delete and every change of `is_active` going through the services."""
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        # The admin saves inside one transaction, so the event commits with the change or not at all.
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data:
+            services.user_active_changed(user=obj)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.user_delete(user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        with transaction.atomic():
+            for user in queryset:
+                services.user_delete(user=user)
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(admin.ModelAdmin):
+    """The outbox, read-only: what waits for the relay and what it sent (docs/events.md)."""
+
+    list_display = ["event_type", "event_id", "occurred_at", "sent_at"]
+    list_filter = ["event_type", ("sent_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=event_id"]
+    ordering = ["-id"]
+    readonly_fields = ["event_id", "event_type", "payload", "occurred_at", "sent_at"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
+        # An unsent event deleted by hand would never reach the todo service; the relay prunes sent ones itself.
+        return False

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.serializers import (
+    AccountDeleteInputSerializer,
     DetailSerializer,
     HealthSerializer,
     JwksSerializer,
@@ -76,6 +77,18 @@ class MeApi(APIView):
     @extend_schema(responses={200: UserSerializer, 401: DetailSerializer})
     def get(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
+
+    @extend_schema(
+        request=AccountDeleteInputSerializer,
+        responses={204: None, 400: None, 401: DetailSerializer},
+        # drf-spectacular renders no request body for DELETE (OpenAPI 3.0 leaves it undefined), so say it here.
+        description='Delete the caller\'s account. JSON body: `{"password": "..."}`; a wrong password is 400.',
+    )
+    def delete(self, request: Request) -> Response:
+        serializer = AccountDeleteInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_delete_own(user=request.user, **serializer.validated_data)
+        return Response(status=HTTPStatus.NO_CONTENT)
 
 
 class PasswordChangeApi(APIView):

@@ -86,3 +86,7 @@ class JwkSerializer(serializers.Serializer):
 
 class JwksSerializer(serializers.Serializer):
     keys = JwkSerializer(many=True)
+
+
+class AccountDeleteInputSerializer(serializers.Serializer):
+    password = _password_field()

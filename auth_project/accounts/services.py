@@ -1,16 +1,20 @@
-"""Writes of the auth service: accounts, logins, token rotation and revocation."""
+"""Writes of the auth service: accounts, logins, token rotation and revocation, and the events they record."""
+
+import uuid
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.events import USER_DEACTIVATED, USER_DELETED, USER_REACTIVATED, event_body
 from accounts.exceptions import InvalidCredentials, LoginThrottled, TokenRejected
-from accounts.models import User
+from accounts.models import OutboxEvent, User
 from accounts.throttling import login_failure_record, login_retry_after
 from accounts.tokens import RefreshToken
 
@@ -126,3 +130,40 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
         BlacklistedToken.objects.bulk_create(
             [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
         )
+
+
+def outbox_event_record(*, event_type: str, user_id: int) -> OutboxEvent:
+    """Record an event for the relay to publish; call it inside the transaction of the change it reports."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("an outbox event must be written in the transaction of its change")
+    event_id = uuid.uuid4()
+    occurred_at = timezone.now()
+    return OutboxEvent.objects.create(
+        event_id=event_id,
+        event_type=event_type,
+        occurred_at=occurred_at,
+        payload=event_body(event_id=event_id, event_type=event_type, occurred_at=occurred_at, user_id=user_id),
+    )
+
+
+def user_delete(*, user: User) -> None:
+    """Delete an account and record `user.deleted` in the same transaction, so the todo service learns of it."""
+    with transaction.atomic():
+        # Waits for refreshes in flight, as a password change does, so none issues a token after the delete.
+        _user_row_lock(user=user, exclusive=True)
+        if not User.objects.filter(pk=user.pk).exists():
+            return  # a concurrent request deleted it first, and recorded the event
+        outbox_event_record(event_type=USER_DELETED, user_id=user.pk)
+        user.delete()
+
+
+def user_delete_own(*, user: User, password: str) -> None:
+    """A user deletes their own account, after proving it with their password."""
+    if not user.check_password(password):
+        raise ValidationError({"password": ["The password is wrong."]})
+    user_delete(user=user)
+
+
+def user_active_changed(*, user: User) -> None:
+    """Record that an operator switched `is_active`; call it in the transaction that saved the change."""
+    outbox_event_record(event_type=USER_REACTIVATED if user.is_active else USER_DEACTIVATED, user_id=user.pk)

@@ -1,5 +1,7 @@
-"""Shared fixtures: a keyring per test session, users, and API clients holding their tokens."""
+"""Shared fixtures: a keyring per test session, users, API clients holding their tokens, a RabbitMQ virtual host."""
 
+import uuid
+from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import User
+from tests.events_support import rabbitmq_vhost
 
 PASSWORD = "correct horse battery staple"
 
@@ -51,3 +54,18 @@ def auth_client(token_pair: dict[str, str]) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair['access']}")
     return client
+
+
+@pytest.fixture(scope="session")
+def broker_vhost() -> Iterator[str]:
+    """The AMQP URL of a RabbitMQ virtual host of this test session's own."""
+    with rabbitmq_vhost("test-auth") as url:
+        yield url
+
+
+@pytest.fixture
+def broker(settings, broker_vhost: str) -> str:
+    """The session's virtual host, with an exchange name of this test's own; returns the AMQP URL."""
+    settings.AMQP_URL = broker_vhost
+    settings.EVENTS_EXCHANGE = f"auth.events.{uuid.uuid4().hex[:8]}"
+    return broker_vhost

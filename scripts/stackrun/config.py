@@ -120,6 +120,8 @@ class StackConfig:
             "nginx-error": self.log_dir / "nginx-error.log",
             "auth": self.log_dir / "auth.log",
             "todo": self.log_dir / "todo.log",
+            "relay": self.log_dir / "relay.log",
+            "consumer": self.log_dir / "consumer.log",
         }
 
     def make_folders(self) -> None:

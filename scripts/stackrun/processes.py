@@ -13,10 +13,26 @@ from . import gateway
 from .config import SERVICES, StackConfig, StackError, say
 
 # In start order; stopped in reverse, so the gateway stops taking requests first.
-COMPONENTS = ("auth", "todo", "nginx")
+COMPONENTS = ("auth", "todo", "relay", "consumer", "nginx")
+# The processes beside the web ones: each is a management command of a service (docs/events.md).
+WORKERS = {"relay": ("auth", "outbox_relay"), "consumer": ("todo", "consume_events")}
 # What each process's command line must mention, so a reused pid is never taken for ours.
-PROGRAMS = {"auth": "gunicorn", "todo": "gunicorn", "nginx": "nginx"}
-STOP_SIGNALS = {"auth": signal.SIGTERM, "todo": signal.SIGTERM, "nginx": signal.SIGQUIT}
+PROGRAMS = {
+    "auth": "gunicorn",
+    "todo": "gunicorn",
+    "relay": "outbox_relay",
+    "consumer": "consume_events",
+    "nginx": "nginx",
+}
+STOP_SIGNALS = {
+    "auth": signal.SIGTERM,
+    "todo": signal.SIGTERM,
+    "relay": signal.SIGTERM,
+    "consumer": signal.SIGTERM,
+    "nginx": signal.SIGQUIT,
+}
+# A worker that is still running this long after its start got past its settings and imports.
+WORKER_SETTLE_TIME = 1.5
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 40.0
 
@@ -92,6 +108,19 @@ def start_service(config: StackConfig, service: str) -> None:
     command = [str(spec.gunicorn), "--config", "gunicorn.conf.py", "config.wsgi:application"]
     pid = _spawn(config, service, command, spec.project_dir, config.service_env(service))
     config.pid_file(service).write_text(f"{pid}\n")
+
+
+def start_worker(config: StackConfig, worker: str) -> None:
+    """Start a worker process (`manage.py <command>` of its service) and check that it keeps running."""
+    service, command_name = WORKERS[worker]
+    spec = SERVICES[service]
+    say(f"{service} service: starting manage.py {command_name} ({worker})")
+    command = [str(spec.python), "manage.py", command_name]
+    pid = _spawn(config, worker, command, spec.project_dir, config.service_env(service))
+    config.pid_file(worker).write_text(f"{pid}\n")
+    time.sleep(WORKER_SETTLE_TIME)
+    if read_pid(config, worker) is None:
+        raise StackError(f"{worker} exited during start; the end of its log:\n{_log_tail(config, worker)}")
 
 
 def start_nginx(config: StackConfig, nginx: str) -> None:

@@ -16,7 +16,7 @@ from container_files import (
 )
 from jsonschema import Draft201909Validator
 
-LONG_RUNNING = ("postgres", "auth", "todo", "gateway")
+LONG_RUNNING = ("postgres", "rabbitmq", "auth", "todo", "gateway")
 ONE_SHOT = ("keys", "auth-migrate", "todo-migrate")
 SECRET_VARIABLES = (
     "POSTGRES_PASSWORD",
@@ -24,6 +24,7 @@ SECRET_VARIABLES = (
     "TODO_DB_PASSWORD",
     "AUTH_DJANGO_SECRET_KEY",
     "TODO_DJANGO_SECRET_KEY",
+    "RABBITMQ_PASSWORD",
 )
 
 
@@ -202,7 +203,9 @@ def test_only_the_gateway_is_published_on_the_host(services):
     assert services["gateway"]["ports"] == ["127.0.0.1:8080:8080"]
 
 
-@pytest.mark.parametrize("name", ["keys", "auth-migrate", "auth", "todo-migrate", "todo"])
+@pytest.mark.parametrize(
+    "name", ["keys", "auth-migrate", "auth", "auth-relay", "todo-migrate", "todo", "todo-consumer"]
+)
 def test_python_services_run_hardened_from_their_own_images(services, name):
     service = services[name]
     assert service["build"]["context"] in ("../auth_project", "../todo_project")
@@ -280,3 +283,35 @@ def test_the_build_contexts_and_bind_mounts_exist(services):
         for mount in mounts(service):
             if mount["type"] == "bind":
                 assert (COMPOSE_FILE.parent / mount["source"]).exists(), mount["source"]
+
+
+@pytest.mark.parametrize(
+    ("name", "service", "command"),
+    [("auth-relay", "auth", "outbox_relay"), ("todo-consumer", "todo", "consume_events")],
+)
+def test_the_relay_and_the_consumer_run_their_command_from_their_services_image_once_the_broker_is_healthy(
+    services, name, service, command
+):
+    worker = services[name]
+    assert worker["command"] == ["python", "manage.py", command]
+    assert worker["image"] == services[service]["image"]
+    assert worker["environment"] == services[service]["environment"]
+    depends_on = {dependency: rule["condition"] for dependency, rule in worker["depends_on"].items()}
+    assert depends_on == {
+        "postgres": "service_healthy",
+        "rabbitmq": "service_healthy",
+        f"{service}-migrate": "service_completed_successfully",
+    }
+    assert worker["healthcheck"] == {"disable": True}, "the image's HTTP check would fail: nothing listens"
+    assert worker["restart"] == "unless-stopped"
+
+
+def test_rabbitmq_is_health_checked_keeps_its_data_and_both_services_reach_it_with_the_env_files_password(services):
+    rabbitmq = services["rabbitmq"]
+    assert rabbitmq["image"] == "rabbitmq:3.10"
+    assert rabbitmq["healthcheck"]["test"] == ["CMD", "rabbitmq-diagnostics", "-q", "ping"]
+    assert mounts(rabbitmq) == [{"type": "volume", "source": "rabbitmq-data", "target": "/var/lib/rabbitmq"}]
+    assert rabbitmq["hostname"] == "rabbitmq", "RabbitMQ names its data folder after the host name"
+    password = rabbitmq["environment"]["RABBITMQ_DEFAULT_PASS"]
+    for name in ("auth", "todo"):
+        assert services[name]["environment"]["AMQP_URL"] == f"amqp://events:{password}@rabbitmq:5672/%2F"

@@ -1,7 +1,7 @@
 """End-to-end fixtures: one real stack (nginx, both services under gunicorn, PostgreSQL) for the session.
 
-The stack runs on free ports with its own var/ folder and its own two databases and roles, made here
-and dropped afterwards, so it never touches a developer's `make up` stack.
+The stack runs on free ports with its own var/ folder, its own two databases and roles and its own RabbitMQ
+virtual host, made here and dropped afterwards, so it never touches a developer's `make up` stack.
 """
 
 import os
@@ -18,6 +18,7 @@ from e2e_stack import (
     Stack,
     User,
     next_client_address,
+    rabbitmq_vhost,
     register_and_login,
 )
 
@@ -42,7 +43,14 @@ def _psql(sql: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def broker_url() -> Iterator[str]:
+    """A RabbitMQ virtual host of the session's own on the shared broker, for the stack's events."""
+    with rabbitmq_vhost("e2e") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, broker_url: str) -> Iterator[Stack]:
     suffix = secrets.token_hex(4)
     names = {service: f"e2e_{service}_{suffix}" for service in ("auth", "todo")}
     role_password = secrets.token_hex(16)
@@ -60,6 +68,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "GATEWAY_RATE_LIMITS": "on",
         "CORS_ALLOWED_ORIGINS": ALLOWED_ORIGIN,
         "GUNICORN_WORKERS": "2",
+        "AMQP_URL": broker_url,
     }
     for name in ("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"):
         env.pop(name, None)

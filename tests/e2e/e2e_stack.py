@@ -7,10 +7,14 @@ address (127.0.x.y), so one test's requests never spend another test's rate-limi
 import itertools
 import json
 import os
+import secrets
+import shutil
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -22,6 +26,8 @@ from requests.adapters import HTTPAdapter
 REPO = Path(__file__).resolve().parents[2]
 STACK_SCRIPT = REPO / "scripts" / "stack.py"
 POSTGRES_ADMIN_URL = os.environ.get("E2E_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+# The shared broker of this machine kind; each stack gets a virtual host of its own on it.
+BROKER = "guest:guest@127.0.0.1:5672"
 PASSWORD = "e2e-Correct-Horse-7731"
 # The services' own django-cors-headers is switched on for this origin, so the tests prove the gateway
 # hides the services' CORS headers (a response must never carry two).
@@ -124,3 +130,30 @@ def register_and_login(client: Client) -> User:
     login = client.post("/auth/login/", json={"username": username, "password": PASSWORD})
     assert login.status_code == HTTPStatus.OK, login.text
     return User(username=username, access=login.json()["access"], refresh=login.json()["refresh"])
+
+
+def _rabbitmqctl(*arguments: str) -> None:
+    program = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+    subprocess.run([program, "--quiet", *arguments], check=True, capture_output=True, timeout=120)
+
+
+@contextmanager
+def rabbitmq_vhost(prefix: str) -> Iterator[str]:
+    """A fresh virtual host on the shared broker, with rights for guest; yields its AMQP URL, deletes it after."""
+    name = f"{prefix}-{secrets.token_hex(4)}"
+    _rabbitmqctl("add_vhost", name)
+    try:
+        _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+        yield f"amqp://{BROKER}/{name}"
+    finally:
+        _rabbitmqctl("delete_vhost", name)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0, interval: float = 0.3) -> bool:
+    """Poll condition() until it holds or the timeout passes; returns its last answer."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True

@@ -1,11 +1,11 @@
-"""Shared fixtures: a test key pair published in a JWKS file, token minting, API clients per owner."""
+"""Shared fixtures: a test key pair published in a JWKS file, token minting, API clients per owner, a broker vhost."""
 
 import base64
 import json
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from rest_framework.test import APIClient
 
+from tests.events_support import rabbitmq_vhost
 from todos.keyring import rfc7638_thumbprint
 from todos.models import Todo
 
@@ -134,3 +135,21 @@ def make_todo(db: None) -> Callable[..., Todo]:
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.fixture(scope="session")
+def broker_vhost() -> Iterator[str]:
+    """The AMQP URL of a RabbitMQ virtual host of this test session's own."""
+    with rabbitmq_vhost("test-todo") as url:
+        yield url
+
+
+@pytest.fixture
+def broker(settings: Any, broker_vhost: str) -> str:
+    """The session's virtual host, with exchange and queue names of this test's own; returns the AMQP URL."""
+    suffix = uuid.uuid4().hex[:8]
+    settings.AMQP_URL = broker_vhost
+    settings.EVENTS_EXCHANGE = f"auth.events.{suffix}"
+    settings.EVENTS_QUEUE = f"todo.account-events.{suffix}"
+    settings.EVENTS_DEAD_LETTER_QUEUE = f"{settings.EVENTS_QUEUE}.dead-letter"
+    return broker_vhost

@@ -1,4 +1,4 @@
-"""The operators' admin for todos: filter by owner id, search by title, description or owner."""
+"""The operators' admin for todos (filter by owner id, search) and, read-only, the account states events set."""
 
 from typing import Any
 
@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from todos.models import Todo
+from todos.models import AccountState, Todo
 
 
 class OwnerIdFilter(admin.SimpleListFilter):
@@ -50,3 +50,23 @@ class TodoAdmin(admin.ModelAdmin):
             obj.version = F("version") + 1
         super().save_model(request, obj, form, change)
         obj.refresh_from_db(fields=["version"])
+
+
+@admin.register(AccountState)
+class AccountStateAdmin(admin.ModelAdmin):
+    """What the auth service's events said of each user, read-only: only events change it (docs/events.md)."""
+
+    list_display = ["owner_id", "status", "changed_at", "applied_at"]
+    list_filter = ["status"]
+    search_fields = ["=owner_id"]
+    ordering = ["-applied_at"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AccountState | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AccountState | None = None) -> bool:
+        return False

@@ -18,6 +18,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
 from todos.keyring import Keyring
+from todos.selectors import account_refuses_token
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ class KeyringAccessToken(AccessToken):
 
 
 class KeyringJWTAuthentication(JWTStatelessUserAuthentication):
-    """Bearer access tokens, verified without any database or network call on the request path."""
+    """Bearer access tokens, verified without a network call; account events are read from this service's database."""
 
     www_authenticate_realm = "todos"
 
@@ -140,4 +141,8 @@ class KeyringJWTAuthentication(JWTStatelessUserAuthentication):
         owner_id = validated_token.get(api_settings.USER_ID_CLAIM)
         if not isinstance(owner_id, str) or not VALID_OWNER_ID.fullmatch(owner_id):
             raise InvalidToken("Token contained no recognizable user identification")
+        issued_at = validated_token.get("iat")
+        # One primary-key lookup in this service's own database: what the auth service's events said of the user.
+        if account_refuses_token(owner_id=owner_id, issued_at=issued_at if isinstance(issued_at, int) else 0):
+            raise InvalidToken("The account of this token is deleted or deactivated")
         return TokenUser(validated_token)

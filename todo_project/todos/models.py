@@ -1,4 +1,4 @@
-"""The todo model: owned by the auth service's user id, which has no row here."""
+"""The todo model, owned by the auth service's user id (which has no row here), and what events said of users."""
 
 import uuid
 
@@ -34,3 +34,35 @@ class Todo(models.Model):
     def etag(self) -> str:
         """A strong ETag: changes on every write of this todo."""
         return f'"{self.version}"'
+
+
+class AccountState(models.Model):
+    """What the auth service's events said last about one user; no row means an active user."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        DEACTIVATED = "deactivated"
+        DELETED = "deleted"
+
+    owner_id = models.CharField(max_length=64, primary_key=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    # Tokens issued (iat) before this second are refused even while the account is active again.
+    tokens_not_before = models.DateTimeField()
+    # The occurred_at of the event that set this state: an older event arriving late changes nothing.
+    changed_at = models.DateTimeField()
+    # When this service applied that event, by its own clock: the window of the late-todo sweep.
+    applied_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.owner_id}: {self.status}"
+
+
+class ProcessedEvent(models.Model):
+    """The inbox: the id of every event applied, so a redelivered event changes nothing."""
+
+    event_id = models.UUIDField(primary_key=True)
+    event_type = models.CharField(max_length=100)
+    processed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

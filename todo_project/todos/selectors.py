@@ -6,7 +6,7 @@ from uuid import UUID
 from django.db import connection
 
 from todos.filters import TodoFilters, todo_filters_order_by, todo_filters_where
-from todos.models import Todo
+from todos.models import AccountState, Todo
 
 TODO_TABLE = Todo._meta.db_table
 LIST_COLUMNS = 'id, title, description, completed, due_date, "order", created_at, updated_at'
@@ -49,3 +49,13 @@ def todo_get(*, owner_id: str, todo_id: UUID) -> Todo | None:
         return Todo.objects.get(owner_id=owner_id, id=todo_id)
     except Todo.DoesNotExist:
         return None
+
+
+def account_refuses_token(*, owner_id: str, issued_at: int) -> bool:
+    """True when account events say to refuse the token: user deleted or deactivated, or token before reactivation."""
+    state = AccountState.objects.filter(owner_id=owner_id).values_list("status", "tokens_not_before").first()
+    if state is None:
+        return False
+    status, tokens_not_before = state
+    # iat counts whole seconds: a token of the reactivation's own second is accepted.
+    return status != AccountState.Status.ACTIVE or issued_at < int(tokens_not_before.timestamp())

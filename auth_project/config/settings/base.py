@@ -224,6 +224,15 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
+# ------------------------------------------------------------------------------ events (docs/events.md)
+# The relay (manage.py outbox_relay) publishes the outbox's rows to this durable topic exchange.
+AMQP_URL = env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+EVENTS_EXCHANGE = "auth.events"
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100)
+OUTBOX_POLL_INTERVAL = float(env_str("OUTBOX_POLL_INTERVAL", "0.5"))
+OUTBOX_RETRY_MAX_DELAY = float(env_str("OUTBOX_RETRY_MAX_DELAY", "30"))
+OUTBOX_RETENTION = env_int("OUTBOX_RETENTION", 7 * 24 * 60 * 60)
+
 # ------------------------------------------------------------------------------ logging
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
 LOGGING = {
@@ -244,6 +253,8 @@ LOGGING = {
     "loggers": {
         # The access line already records every 4xx; keep django.request for server errors.
         "django.request": {"level": "ERROR"},
+        # pika logs every step of every connection at INFO; the relay and the consumer log what matters themselves.
+        "pika": {"level": "WARNING"},
         "django.server": {"level": "WARNING"},
         # A bad Host header already shows as a 400 access line; its traceback is noise anybody can trigger.
         # (A NullHandler: with no handler at all, Python's last-resort handler would print it to stderr.)

@@ -194,6 +194,17 @@ SIMPLE_JWT = {
     "AUTH_TOKEN_CLASSES": ("todos.authentication.KeyringAccessToken",),
 }
 
+# EVENTS (docs/events.md)
+# ------------------------------------------------------------------------------
+# manage.py consume_events applies the auth service's account events from this queue, bound to its exchange.
+AMQP_URL = os.environ.get("AMQP_URL") or "amqp://guest:guest@127.0.0.1:5672/%2F"
+EVENTS_EXCHANGE = "auth.events"
+EVENTS_QUEUE = "todo.account-events"
+EVENTS_DEAD_LETTER_QUEUE = f"{EVENTS_QUEUE}.dead-letter"
+# Attempts of an event whose handler fails for another reason than an unavailable database, before it is dead-lettered.
+EVENTS_MAX_ATTEMPTS = int(os.environ.get("EVENTS_MAX_ATTEMPTS", "5"))
+EVENTS_RETRY_MAX_DELAY = env_float("EVENTS_RETRY_MAX_DELAY", 30)
+
 # API SCHEMA
 # ------------------------------------------------------------------------------
 SPECTACULAR_SETTINGS = {
@@ -228,5 +239,7 @@ LOGGING = {
     "loggers": {
         # The access line already records every 4xx; keep django.request for errors (with their traceback).
         "django.request": {"level": "ERROR"},
+        # pika logs every step of every connection at INFO; the relay and the consumer log what matters themselves.
+        "pika": {"level": "WARNING"},
     },
 }

@@ -1,0 +1,28 @@
+"""`manage.py consume_events`: apply the auth service's account events from RabbitMQ until SIGTERM or SIGINT."""
+
+import logging
+import signal
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from todos.consumer import EventConsumer
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Consume the auth service's account events (AMQP_URL) and apply them; run beside the web process."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        stopping = False
+
+        def stop(signum: int, frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        logger.info("event consumer starting")
+        EventConsumer(should_stop=lambda: stopping).run()
+        logger.info("event consumer stopped")
