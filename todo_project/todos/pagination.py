@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.paginator import Paginator
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -35,6 +36,7 @@ class TodoPagination(PageNumberPagination):
         if not results and self.page_number > 1:
             raise NotFound("Invalid page.")
         self.count = count
+        self.display_page_controls = True
         return Response(
             {
                 "count": count,
@@ -43,6 +45,11 @@ class TodoPagination(PageNumberPagination):
                 "results": results,
             }
         )
+
+    def get_html_context(self) -> dict[str, Any]:
+        """The browsable API's page links; a Paginator over a range stands in for the page the SQL fetched."""
+        self.page = Paginator(range(self.count), self.page_size).page(self.page_number)
+        return super().get_html_context()
 
     def get_next_link(self) -> str | None:
         if self.page_number * self.page_size >= self.count:

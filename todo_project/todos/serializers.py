@@ -8,6 +8,7 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from todos.models import Todo
 
@@ -31,6 +32,13 @@ class StrictBooleanField(serializers.BooleanField):
 
     default_error_messages = {"invalid": "Must be true or false."}
 
+    def get_value(self, dictionary: Any) -> Any:
+        # The browsable API's checkbox posts "true" or nothing; JSON bodies keep their strict types.
+        value = super().get_value(dictionary)
+        if html.is_html_input(dictionary) and isinstance(value, str):
+            return value.lower() in ("true", "on")
+        return value
+
     def to_internal_value(self, data: Any) -> bool:
         if not isinstance(data, bool):
             self.fail("invalid")
@@ -41,6 +49,14 @@ class StrictIntegerField(serializers.IntegerField):
     """A JSON integer: "5", 5.0 and true are refused."""
 
     default_error_messages = {"invalid": "Must be an integer."}
+
+    def get_value(self, dictionary: Any) -> Any:
+        # The browsable API's number input posts text; JSON bodies keep their strict types.
+        value = super().get_value(dictionary)
+        digits = value.removeprefix("-") if isinstance(value, str) else ""
+        if html.is_html_input(dictionary) and digits.isascii() and digits.isdigit():
+            return int(value)
+        return value
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from todos import selectors, services
+from todos.browser import ListFilterForm
 from todos.filters import ORDERING_FIELDS, todo_filters_from_query
 from todos.models import Todo
 from todos.serializers import TodoSerializer, todo_row_representation
@@ -84,6 +85,10 @@ class TodoAPIView(GenericAPIView):
         if request.method in ("POST", "PUT", "PATCH") and not request.content_type and request.stream is not None:
             raise UnsupportedMediaType(media_type="")
 
+    def get_queryset(self) -> Any:
+        """The caller's todos; only the browsable API asks (the views read through todos.selectors)."""
+        return Todo.objects.filter(owner_id=self.request.user.id)
+
     def todos_base_url(self) -> str:
         return self.request.build_absolute_uri("/todos/")
 
@@ -98,6 +103,10 @@ class TodoAPIView(GenericAPIView):
 
 class TodoListView(TodoAPIView):
     """The caller's todos: list, create, and delete those matching the list filters."""
+
+    name = "Todos"
+    filter_backends = [ListFilterForm]
+    ordering_fields = ORDERING_FIELDS
 
     @extend_schema(
         operation_id="todos_list",
@@ -136,6 +145,8 @@ class TodoListView(TodoAPIView):
 
 class TodoDetailView(TodoAPIView):
     """One of the caller's todos; another owner's todo is 404 like an unknown id, never 403."""
+
+    name = "Todo"
 
     def get_todo(self, todo_id: UUID) -> Todo:
         todo = selectors.todo_get(owner_id=self.request.user.id, todo_id=todo_id)

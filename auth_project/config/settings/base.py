@@ -175,6 +175,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+# The browsable API and its browser sign-in by cookie (accounts.browser): development settings only.
+BROWSABLE_API = False
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Auth service",
     "DESCRIPTION": "Registration, login, RS256 JWTs and the JWKS of the todo-microservices stack.",

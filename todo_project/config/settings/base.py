@@ -165,6 +165,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
+# The browsable API and its browser sign-in by cookie (todos.browser): development settings only.
+BROWSABLE_API = False
+
 # TOKENS (verified only: this service never signs)
 # ------------------------------------------------------------------------------
 JWT_ISSUER = os.environ.get("JWT_ISSUER", "todo-microservices-auth")
