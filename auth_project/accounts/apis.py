@@ -25,7 +25,19 @@ from accounts.serializers import (
 )
 
 
-class PublicApi(GenericAPIView):
+class Api(GenericAPIView):
+    """An endpoint of this service; it takes no query parameters unless it lists them (config.guards)."""
+
+    query_parameters: dict[str, tuple[str, ...]] = {}
+
+    def perform_authentication(self, request: Request) -> None:
+        # An unknown method is a 405 with Allow (after content negotiation), not a 401 for a caller without a token.
+        if request.method.lower() not in self.http_method_names or not hasattr(self, request.method.lower()):
+            self.http_method_not_allowed(request)
+        super().perform_authentication(request)
+
+
+class PublicApi(Api):
     """An endpoint for anybody: no token is read, so a stale Authorization header cannot get in the way."""
 
     authentication_classes: list = []
@@ -88,7 +100,7 @@ class RefreshApi(PublicApi):
         return browser.token_pair_response(request, pair)
 
 
-class LogoutApi(GenericAPIView):
+class LogoutApi(Api):
     """Revoke a refresh token. In the browsable API, end this browser's sign-in."""
 
     name = "Log out"
@@ -103,7 +115,7 @@ class LogoutApi(GenericAPIView):
         return browser.logged_out_response(request)
 
 
-class MeApi(GenericAPIView):
+class MeApi(Api):
     """The signed-in user."""
 
     name = "Me"
@@ -115,7 +127,7 @@ class MeApi(GenericAPIView):
         return Response(UserSerializer(request.user).data)
 
 
-class PasswordChangeApi(GenericAPIView):
+class PasswordChangeApi(Api):
     """Change the password; every refresh token of the user stops working."""
 
     name = "Password change"

@@ -9,6 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from todos.links import absolute_url
+
 # Far beyond any real list, and keeps OFFSET well inside a 64-bit integer.
 MAX_PAGE_NUMBER = 1_000_000
 
@@ -54,12 +56,12 @@ class TodoPagination(PageNumberPagination):
     def get_next_link(self) -> str | None:
         if self.page_number * self.page_size >= self.count:
             return None
-        return replace_query_param(self.request.build_absolute_uri(), self.page_query_param, self.page_number + 1)
+        return replace_query_param(absolute_url(self.request), self.page_query_param, self.page_number + 1)
 
     def get_previous_link(self) -> str | None:
         if self.page_number == 1:
             return None
-        url = self.request.build_absolute_uri()
+        url = absolute_url(self.request)
         if self.page_number == 2:
             return remove_query_param(url, self.page_query_param)
         return replace_query_param(url, self.page_query_param, self.page_number - 1)

@@ -67,6 +67,8 @@ AUTH_USER_MODEL = "accounts.User"
 # ------------------------------------------------------------------------------ middleware
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    # Before anything reads the Host (CommonMiddleware does): a foreign Host is a JSON 400 even with DEBUG on.
+    "config.guards.AllowedHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -76,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.guards.QueryParameterMiddleware",
 ]
 
 TEMPLATES = [

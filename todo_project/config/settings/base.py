@@ -90,6 +90,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # the operators' admin only; each is lazy and costs next to nothing on API requests.
 MIDDLEWARE = [
     "config.requestid.RequestIdMiddleware",
+    # Before anything reads the Host (CommonMiddleware does): a foreign Host is a JSON 400 even with DEBUG on.
+    "config.guards.AllowedHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,6 +100,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.guards.QueryParameterMiddleware",
 ]
 
 # CORS lives in the gateway; the service adds it only when run alone with CORS_ALLOWED_ORIGINS set.
@@ -164,6 +167,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+# Scheme, host and port of the absolute URLs in bodies and headers (the gateway's public address, e.g.
+# https://todo.example.com); empty: taken from the request's Host, which a client chooses.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
 
 # The browsable API and its browser sign-in by cookie (todos.browser): development settings only.
 BROWSABLE_API = False
