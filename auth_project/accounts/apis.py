@@ -107,7 +107,7 @@ class LogoutApi(Api):
     permission_classes = [IsAuthenticated]
     serializer_class = RefreshInputSerializer
 
-    @extend_schema(request=RefreshInputSerializer, responses={204: None, 401: DetailSerializer})
+    @extend_schema(request=RefreshInputSerializer, responses={204: None, 401: DetailSerializer, 403: DetailSerializer})
     def post(self, request: Request) -> HttpResponse:
         serializer = self.get_serializer(data=browser.refresh_input(request))
         serializer.is_valid(raise_exception=True)
@@ -134,7 +134,7 @@ class PasswordChangeApi(Api):
     permission_classes = [IsAuthenticated]
     serializer_class = PasswordChangeInputSerializer
 
-    @extend_schema(request=PasswordChangeInputSerializer, responses={204: None, 400: None, 401: DetailSerializer})
+    @extend_schema(request=PasswordChangeInputSerializer, responses={204: None, 401: DetailSerializer})
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

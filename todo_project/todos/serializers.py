@@ -2,6 +2,7 @@
 
 import datetime
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -73,6 +74,18 @@ class StrictDateField(serializers.DateField):
         return super().to_internal_value(data)
 
 
+class NoUnknownFieldsMixin:
+    """A JSON body with a field the serializer does not declare is a 400 naming it, as the schema's
+    `additionalProperties: false` says; declared read-only fields stay accepted and ignored."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping) and not html.is_html_input(data):
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(OpenApiTypes.URI)
 class TodoUrlField(serializers.Field):
     """The todo's absolute URL, built from a base computed once per request instead of a reverse() per row."""
@@ -84,7 +97,7 @@ class TodoUrlField(serializers.Field):
         return f"{self.context['todos_base_url']}{value}/"
 
 
-class TodoSerializer(serializers.ModelSerializer):
+class TodoSerializer(NoUnknownFieldsMixin, serializers.ModelSerializer):
     """A todo as the API shows it, and the fields a client may write."""
 
     url = TodoUrlField()

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from todos import selectors, services
 from todos.browser import ListFilterForm
-from todos.filters import ORDERING_FIELDS, todo_filters_from_query
+from todos.filters import MAX_SEARCH_LENGTH, ORDERING_FIELDS, ORDERING_PATTERN, todo_filters_from_query
 from todos.links import absolute_url
 from todos.models import Todo
 from todos.serializers import TodoSerializer, todo_row_representation
@@ -27,11 +27,19 @@ from todos.serializers import TodoSerializer, todo_row_representation
 PUT_DEFAULTS = {"description": "", "completed": False, "due_date": None, "order": 0}
 
 LIST_PARAMETERS = [
-    OpenApiParameter("completed", OpenApiTypes.STR, enum=["true", "false"], description="Only done or open todos."),
-    OpenApiParameter("search", OpenApiTypes.STR, description="Case-insensitive match in title or description."),
+    OpenApiParameter(
+        "completed",
+        {"type": "string", "enum": ["true", "false", ""]},
+        description="Only done (`true`) or open (`false`) todos; empty: both.",
+    ),
+    OpenApiParameter(
+        "search",
+        {"type": "string", "maxLength": MAX_SEARCH_LENGTH, "pattern": "^[^\\u0000]*$"},
+        description="Case-insensitive match in title or description.",
+    ),
     OpenApiParameter(
         "ordering",
-        OpenApiTypes.STR,
+        {"type": "string", "pattern": ORDERING_PATTERN},
         description=f"Comma-separated among {', '.join(ORDERING_FIELDS)}; prefix - for descending. "
         "Default: order, created_at (ties broken by id).",
     ),
@@ -125,7 +133,7 @@ class TodoListView(TodoAPIView):
         operation_id="todos_list",
         parameters=LIST_PARAMETERS,
         summary="List the caller's todos",
-        responses=TodoSerializer(many=True),
+        responses={200: TodoSerializer(many=True), 404: OpenApiResponse(ERROR, description="Past the last page.")},
     )
     def get(self, request: Request) -> Response:
         filters = todo_filters_from_query(request.query_params)

@@ -211,6 +211,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request and response bodies are separate components, so a generated client never sends read-only fields.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The schema is the same in every setting: the browsable API's cookie and form bodies (development only) are
+    # not part of the API.
+    "PARSER_WHITELIST": ["todos.parsers.StrictJSONParser"],
+    "AUTHENTICATION_WHITELIST": ["todos.authentication.KeyringJWTAuthentication"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.document_every_error"],
 }
 
 # LOGGING
