@@ -14,7 +14,14 @@ NEW_PASSWORD_MIN_LENGTH = settings.PASSWORD_MIN_LENGTH
 
 
 class StrictCharField(serializers.CharField):
-    """A CharField that refuses a non-string instead of turning 5 into "5"."""
+    """A CharField that refuses a non-string instead of turning 5 into "5".
+
+    Taken as sent, never trimmed, so the lengths the schema states are the lengths the server checks.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -23,7 +30,11 @@ class StrictCharField(serializers.CharField):
 
 
 class StrictEmailField(serializers.EmailField):
-    """An EmailField that refuses a non-string."""
+    """An EmailField that refuses a non-string; taken as sent, never trimmed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

@@ -35,6 +35,7 @@ WITH_BODY = {
 }
 WITH_TOKEN = {"401": "No valid access token."}
 WITH_PATH_PARAMETER = {"404": "No such resource."}
+NO_NUL = "^[^\\u0000]*$"
 ERROR_SCHEMAS = {
     "Error": {
         "type": "object",
@@ -72,6 +73,10 @@ def document_every_error(result: dict, generator, request, public: bool) -> dict
             }
             schema["properties"] = {**read_only, **schema.get("properties", {})}
             schema["additionalProperties"] = False
+            for definition in schema["properties"].values():
+                # The JSON parser refuses a NUL anywhere in a body.
+                if definition.get("type") == "string" and not {"pattern", "format", "enum"} & set(definition):
+                    definition["pattern"] = NO_NUL
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             statuses = dict(EVERY_OPERATION)

@@ -9,6 +9,7 @@ import secrets
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from e2e_stack import (
@@ -41,8 +42,9 @@ def _psql(sql: str) -> None:
     )
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@contextmanager
+def _running_stack(tmp_path_factory: pytest.TempPathFactory, **overrides: str) -> Iterator[Stack]:
+    """A stack on free ports with its own databases and var folder; `overrides` change its environment."""
     suffix = secrets.token_hex(4)
     names = {service: f"e2e_{service}_{suffix}" for service in ("auth", "todo")}
     role_password = secrets.token_hex(16)
@@ -63,6 +65,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     }
     for name in ("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"):
         env.pop(name, None)
+    env.update(overrides)
     running = Stack(url=f"http://127.0.0.1:{gateway_port}", var_dir=var_dir, env=env)
     try:
         for name in names.values():
@@ -79,6 +82,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for name in names.values():
             _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             _psql(f"DROP ROLE IF EXISTS {name}")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with _running_stack(tmp_path_factory) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def unthrottled_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A second stack without the gateway's rate limits, for the schema fuzzer's thousands of requests."""
+    with _running_stack(tmp_path_factory, GATEWAY_RATE_LIMITS="off") as running:
+        yield running
 
 
 @pytest.fixture

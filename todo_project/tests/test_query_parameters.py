@@ -96,3 +96,12 @@ def test_an_unknown_method_is_405_with_allow_even_without_a_token(method: str) -
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert response["Allow"] == "GET, POST, DELETE, HEAD, OPTIONS"
     assert response.json()["detail"]
+
+
+def test_options_on_a_todo_describes_it(alice: APIClient, make_todo: Callable) -> None:
+    todo = make_todo()
+
+    response = alice.options(f"/todos/{todo.id}/")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response["Allow"] == "GET, PUT, PATCH, DELETE, HEAD, OPTIONS"

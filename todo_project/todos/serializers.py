@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -13,14 +14,24 @@ from rest_framework.utils import html
 
 from todos.models import Todo
 
+# At least one character that is not ASCII white space; no NUL. The schema publishes the same pattern, which reads
+# alike in Python and ECMA regular expressions (their \s differ, hence the explicit class).
+NOT_BLANK = RegexValidator(r"^[^\u0000]*[^\u0000\t\n\v\f\r ][^\u0000]*$", "This field may not be blank.")
 POSTGRES_INT_MIN, POSTGRES_INT_MAX = -(2**31), 2**31 - 1
 API_DATETIME_FORMAT = settings.REST_FRAMEWORK["DATETIME_FORMAT"]
 
 
 class StrictCharField(serializers.CharField):
-    """A string, never a number or a boolean turned into one (DRF also refuses NUL bytes and lone surrogates)."""
+    """A string, never a number or a boolean turned into one (DRF also refuses NUL bytes and lone surrogates).
+
+    Taken as sent, never trimmed, so the lengths the schema states are the lengths the server checks.
+    """
 
     default_error_messages = {"invalid": "Must be a string."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -101,7 +112,7 @@ class TodoSerializer(NoUnknownFieldsMixin, serializers.ModelSerializer):
     """A todo as the API shows it, and the fields a client may write."""
 
     url = TodoUrlField()
-    title = StrictCharField(min_length=1, max_length=200)
+    title = StrictCharField(min_length=1, max_length=200, validators=[NOT_BLANK])
     description = StrictCharField(max_length=10_000, allow_blank=True, trim_whitespace=False, required=False)
     completed = StrictBooleanField(required=False)
     due_date = StrictDateField(allow_null=True, required=False)

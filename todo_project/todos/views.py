@@ -168,6 +168,9 @@ class TodoDetailView(TodoAPIView):
     """One of the caller's todos; another owner's todo is 404 like an unknown id, never 403."""
 
     name = "Todo"
+    # For DRF's own get_object (OPTIONS and the browsable API's forms); the handlers read through get_todo.
+    lookup_field = "id"
+    lookup_url_kwarg = "todo_id"
 
     def get_todo(self, todo_id: UUID) -> Todo:
         todo = selectors.todo_get(owner_id=self.request.user.id, todo_id=todo_id)
