@@ -2,7 +2,8 @@
 
 Every check, the coverage, fuzzing and stateful phases, a bounded number of examples per operation (CI stays
 within minutes). The seed is random unless SCHEMATHESIS_SEED is set, and printed: rerun a failure with
-`SCHEMATHESIS_SEED=<seed> make test-e2e PYTEST_ARGS="-k schemathesis"`, or replay one case with `st replay <id>`.
+`SCHEMATHESIS_SEED=<seed> make test-e2e PYTEST_ARGS="-k schemathesis"`, or replay one stored case against a
+running stack with `st replay <id>` (the failure message says where the cases are stored).
 """
 
 import os
@@ -59,4 +60,8 @@ def test_schemathesis_finds_no_failure_through_the_gateway(
         timeout=600,
     )
 
-    assert result.returncode == 0, f"seed {seed}; rerun with SCHEMATHESIS_SEED={seed}\n{result.stdout[-8000:]}"
+    assert result.returncode == 0, (
+        f"seed {seed}: rerun with SCHEMATHESIS_SEED={seed}; each failing case is stored under "
+        f"{tmp_path}/.schemathesis for `st replay <id> --url <gateway> -H 'Authorization: Bearer <token>'` "
+        f"against a running stack (make up)\n{result.stdout[-8000:]}"
+    )
