@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 COMPOSE := docker compose -f compose/docker-compose.yml --env-file compose/.env
 
 .PHONY: help setup keys up down status logs migrate superuser \
-        test test-auth test-todo test-e2e test-containers test-k8s lint format bench compose-up compose-down clean
+        test test-auth test-todo test-e2e test-containers test-k8s lint format openapi bench compose-up compose-down clean
 
 help: ## List every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -79,6 +79,14 @@ lint: setup ## ruff lint and format check, Django system checks, no missing migr
 format: setup ## Apply ruff's fixes and formatting
 	@$(VENVS)/tools/bin/ruff check --fix .
 	@$(VENVS)/tools/bin/ruff format .
+
+openapi: setup ## Write both services' OpenAPI schemas to docs/openapi/auth.yaml and todo.yaml (a test compares them)
+	@echo "==> docs/openapi/auth.yaml"
+	@cd auth_project && DJANGO_SETTINGS_MODULE=config.settings.test ../$(VENVS)/auth/bin/python manage.py spectacular \
+	  --validate --fail-on-warn --skip-checks --file ../docs/openapi/auth.yaml
+	@echo "==> docs/openapi/todo.yaml"
+	@cd todo_project && DJANGO_SETTINGS_MODULE=config.settings.test ../$(VENVS)/todo/bin/python manage.py spectacular \
+	  --validate --fail-on-warn --skip-checks --file ../docs/openapi/todo.yaml
 
 bench: setup ## Benchmark the stack under load and write docs/benchmarks.md (QUICK=1: under a minute)
 	@scripts/bootstrap.sh bench

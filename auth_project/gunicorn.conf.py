@@ -28,3 +28,8 @@ control_socket_disable = True
 # (gunicorn creates that file with mkstemp and unlinks it at once, so a shared folder is safe.)
 SHARED_MEMORY = "/dev/shm"  # noqa: S108
 worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
+# The gateway's limits on the request line and headers (large_client_header_buffers: 4 x 8 KiB) answer first and in
+# JSON; gunicorn's own, lower by default, would answer a URI or a header count between the two in HTML.
+limit_request_line = 8190
+limit_request_fields = 32768
+limit_request_field_size = 8190

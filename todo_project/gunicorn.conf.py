@@ -29,3 +29,8 @@ SHARED_MEMORY = "/dev/shm"  # noqa: S108
 worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
 # gunicorn's control socket defaults to one path per user: the auth and todo services would fight over it.
 control_socket_disable = True
+# The gateway's limits on the request line and headers (large_client_header_buffers: 4 x 8 KiB) answer first and in
+# JSON; gunicorn's own, lower by default, would answer a URI or a header count between the two in HTML.
+limit_request_line = 8190
+limit_request_fields = 32768
+limit_request_field_size = 8190

@@ -5,6 +5,7 @@ import logging
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -39,6 +40,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
 
 
+@csrf_exempt  # an unknown path is a 404 whatever the method, never a CSRF 403
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse({"detail": "Not found."}, status=404)
 

@@ -1,10 +1,12 @@
 """The service owns the whole /auth/ prefix, so the gateway passes paths through unchanged."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import apis
 from config import errors
 
 schema_view = SpectacularAPIView.as_view()
@@ -18,6 +20,15 @@ urlpatterns = [
     path("auth/docs/", docs_view, name="docs"),
     path("auth/docs", docs_view),
     path("auth/", include("accounts.urls")),
+]
+if settings.BROWSABLE_API:
+    # The names the browsable API's "Log in" and "Log out" links look up (accounts.browser).
+    browser_links = [
+        path("auth/login/", apis.LoginApi.as_view(), name="login"),
+        path("auth/logout/", apis.LogoutApi.as_view(), name="logout"),
+    ]
+    urlpatterns += [path("", include((browser_links, "rest_framework")))]
+urlpatterns += [
     # Last: any other path is a JSON 404 even with DEBUG on, where Django would answer handler404's
     # place with its HTML debug page.
     re_path(r"", errors.page_not_found),

@@ -123,12 +123,13 @@ def test_nul_characters_are_400(auth_client, path, body):
     assert "NUL" in response.json()["detail"]
 
 
-def test_unknown_fields_are_ignored(api_client, user):
+def test_unknown_fields_are_400_naming_them(api_client, user):
     response = api_client.post(
         "/auth/login/", {"username": "alice", "password": PASSWORD, "remember_me": True}, format="json"
     )
 
-    assert response.status_code == HTTPStatus.OK
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json() == {"remember_me": ["Unknown field."]}
 
 
 @pytest.mark.parametrize("path", ["/auth/register/", "/auth/login/", "/auth/refresh/"])

@@ -47,13 +47,16 @@ def test_production_settings_pass_the_deploy_check():
     assert "no issues" in result.stdout
 
 
-def test_production_settings_turn_the_browsable_api_off():
+def test_production_settings_turn_the_browsable_api_and_the_browser_cookie_off():
     result = manage(
         "shell",
         "-c",
-        "from django.conf import settings; print(settings.REST_FRAMEWORK['DEFAULT_RENDERER_CLASSES'])",
+        "from django.conf import settings; r = settings.REST_FRAMEWORK; "
+        "print(settings.BROWSABLE_API, r['DEFAULT_RENDERER_CLASSES'], r['DEFAULT_AUTHENTICATION_CLASSES'])",
         env=PRODUCTION_ENV,
     )
 
     assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("False ")
     assert "BrowsableAPIRenderer" not in result.stdout
+    assert "BrowserCookie" not in result.stdout

@@ -9,6 +9,7 @@ import secrets
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from e2e_stack import (
@@ -42,15 +43,14 @@ def _psql(sql: str) -> None:
     )
 
 
-@pytest.fixture(scope="session")
-def broker_url() -> Iterator[str]:
-    """A RabbitMQ virtual host of the session's own on the shared broker, for the stack's events."""
-    with rabbitmq_vhost("e2e") as url:
-        yield url
+@contextmanager
+def _running_stack(tmp_path_factory: pytest.TempPathFactory, **overrides: str) -> Iterator[Stack]:
+    """A stack on free ports with its own databases, var folder and broker vhost; `overrides` change its environment."""
+    with rabbitmq_vhost("e2e") as broker_url:
+        yield from _stack_on(tmp_path_factory, broker_url, overrides)
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, broker_url: str) -> Iterator[Stack]:
+def _stack_on(tmp_path_factory: pytest.TempPathFactory, broker_url: str, overrides: dict[str, str]) -> Iterator[Stack]:
     suffix = secrets.token_hex(4)
     names = {service: f"e2e_{service}_{suffix}" for service in ("auth", "todo")}
     role_password = secrets.token_hex(16)
@@ -72,6 +72,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, broker_url: str) -> Iterator
     }
     for name in ("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"):
         env.pop(name, None)
+    env.update(overrides)
     running = Stack(url=f"http://127.0.0.1:{gateway_port}", var_dir=var_dir, env=env)
     try:
         for name in names.values():
@@ -88,6 +89,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory, broker_url: str) -> Iterator
         for name in names.values():
             _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             _psql(f"DROP ROLE IF EXISTS {name}")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with _running_stack(tmp_path_factory) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def unthrottled_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A second stack without the gateway's rate limits, for the schema fuzzer's thousands of requests."""
+    with _running_stack(tmp_path_factory, GATEWAY_RATE_LIMITS="off") as running:
+        yield running
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def test_an_oversized_header_is_refused_with_a_json_400(client):
 def test_api_responses_carry_the_security_headers_and_no_store(client, user):
     for response in (client.get("/todos/", headers=user.auth), client.get("/todos/"), client.get("/nowhere")):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Referrer-Policy"] == "same-origin"
         assert response.headers["X-Frame-Options"] == "DENY"
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["Server"] == "nginx", "no version in the Server header"

@@ -5,6 +5,7 @@ from http import HTTPStatus
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -38,6 +39,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return _error(HTTPStatus.FORBIDDEN, "You do not have permission to perform this action.")
 
 
+@csrf_exempt  # an unknown path is a 404 whatever the method, never a CSRF 403
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """JSON 404 for every unknown path."""
     return _error(HTTPStatus.NOT_FOUND, "Not found.")

@@ -1,5 +1,6 @@
 """The todo service owns /todos/: the API, its admin, schema, docs and static files (whitenoise)."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -14,6 +15,25 @@ urlpatterns = [
     re_path(r"^todos/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^todos/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("todos.urls")),
+]
+if settings.BROWSABLE_API:
+    # Names only, for the browsable API's "Log in" and "Log out" links: the gateway sends /auth/ to the auth
+    # service, whose login sets the browser's cookie for both services (todos.browser).
+    urlpatterns += [
+        path(
+            "",
+            include(
+                (
+                    [
+                        path("auth/login/", errors.not_found, name="login"),
+                        path("auth/logout/", errors.not_found, name="logout"),
+                    ],
+                    "rest_framework",
+                )
+            ),
+        )
+    ]
+urlpatterns += [
     # Last: any other path is a JSON 404 even with DEBUG on, where Django would answer handler404's
     # place with its HTML debug page.
     re_path(r"", errors.not_found),

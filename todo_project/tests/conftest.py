@@ -153,3 +153,23 @@ def broker(settings: Any, broker_vhost: str) -> str:
     settings.EVENTS_QUEUE = f"todo.account-events.{suffix}"
     settings.EVENTS_DEAD_LETTER_QUEUE = f"{settings.EVENTS_QUEUE}.dead-letter"
     return broker_vhost
+
+
+@pytest.fixture
+def browsable_api(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Development's REST framework setup (config.settings.local): the browsable API and the browser cookie.
+
+    DRF reads its classes into APIView when the module is imported, so they are patched there as well.
+    """
+    from django.utils.module_loading import import_string
+    from rest_framework.views import APIView
+
+    from config.settings import local
+
+    settings.BROWSABLE_API = True
+    for setting, attribute in (
+        ("DEFAULT_RENDERER_CLASSES", "renderer_classes"),
+        ("DEFAULT_PARSER_CLASSES", "parser_classes"),
+        ("DEFAULT_AUTHENTICATION_CLASSES", "authentication_classes"),
+    ):
+        monkeypatch.setattr(APIView, attribute, [import_string(name) for name in local.REST_FRAMEWORK[setting]])

@@ -72,11 +72,30 @@ def test_boundary_values_are_accepted(alice: APIClient) -> None:
     assert alice.patch(response["Location"], {"order": -(2**31)}, format="json").status_code == HTTPStatus.OK
 
 
-def test_unknown_fields_are_ignored(alice: APIClient) -> None:
+def test_unknown_fields_are_400_naming_them_and_nothing_is_stored(alice: APIClient) -> None:
     response = alice.post("/todos/", {"title": "ok", "colour": "red", "priority": 3}, format="json")
 
-    assert response.status_code == HTTPStatus.CREATED
-    assert "colour" not in response.json()
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert set(response.json()) == {"colour", "priority"}
+    assert not Todo.objects.exists()
+
+
+def test_a_put_of_what_a_get_returned_is_accepted_and_its_read_only_fields_ignored(
+    alice: APIClient, make_todo: Callable
+) -> None:
+    todo = make_todo(title="before")
+    shown = alice.get(f"/todos/{todo.id}/").json()
+
+    response = alice.put(
+        f"/todos/{todo.id}/",
+        {**shown, "title": "after", "id": "00000000-0000-0000-0000-000000000000", "created_at": "2000-01-01T00:00:00Z"},
+        format="json",
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["id"] == str(todo.id)
+    assert response.json()["created_at"] == shown["created_at"]
+    assert response.json()["title"] == "after"
 
 
 def test_unicode_titles_round_trip(alice: APIClient) -> None:

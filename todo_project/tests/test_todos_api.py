@@ -39,12 +39,10 @@ def test_creating_with_only_a_title_uses_the_defaults(alice: APIClient) -> None:
     assert (body["description"], body["completed"], body["due_date"], body["order"]) == ("", False, None, 0)
 
 
-def test_the_owner_id_and_timestamps_are_never_taken_from_input(alice: APIClient) -> None:
+def test_the_id_and_timestamps_are_never_taken_from_input(alice: APIClient) -> None:
     chosen_id = str(uuid.uuid4())
     body = alice.post(
-        "/todos/",
-        {"title": "t", "id": chosen_id, "owner_id": "bob", "created_at": "2000-01-01T00:00:00Z", "version": 99},
-        format="json",
+        "/todos/", {"title": "t", "id": chosen_id, "created_at": "2000-01-01T00:00:00Z"}, format="json"
     ).json()
 
     todo = Todo.objects.get(id=body["id"])
@@ -52,6 +50,14 @@ def test_the_owner_id_and_timestamps_are_never_taken_from_input(alice: APIClient
     assert todo.owner_id == "alice"
     assert todo.created_at.year > 2000
     assert todo.version == 1
+
+
+def test_an_owner_id_or_version_in_the_body_is_refused(alice: APIClient) -> None:
+    response = alice.post("/todos/", {"title": "t", "owner_id": "bob", "version": 99}, format="json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert set(response.json()) == {"owner_id", "version"}
+    assert not Todo.objects.exists()
 
 
 def test_getting_a_todo_returns_it_with_an_etag(alice: APIClient, make_todo: Callable) -> None:

@@ -2,23 +2,36 @@
 
 import datetime
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from todos.models import Todo
 
+# At least one character that is not ASCII white space; no NUL. The schema publishes the same pattern, which reads
+# alike in Python and ECMA regular expressions (their \s differ, hence the explicit class).
+NOT_BLANK = RegexValidator(r"^[^\u0000]*[^\u0000\t\n\v\f\r ][^\u0000]*$", "This field may not be blank.")
 POSTGRES_INT_MIN, POSTGRES_INT_MAX = -(2**31), 2**31 - 1
 API_DATETIME_FORMAT = settings.REST_FRAMEWORK["DATETIME_FORMAT"]
 
 
 class StrictCharField(serializers.CharField):
-    """A string, never a number or a boolean turned into one (DRF also refuses NUL bytes and lone surrogates)."""
+    """A string, never a number or a boolean turned into one (DRF also refuses NUL bytes and lone surrogates).
+
+    Taken as sent, never trimmed, so the lengths the schema states are the lengths the server checks.
+    """
 
     default_error_messages = {"invalid": "Must be a string."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -31,6 +44,13 @@ class StrictBooleanField(serializers.BooleanField):
 
     default_error_messages = {"invalid": "Must be true or false."}
 
+    def get_value(self, dictionary: Any) -> Any:
+        # The browsable API's checkbox posts "true" or nothing; JSON bodies keep their strict types.
+        value = super().get_value(dictionary)
+        if html.is_html_input(dictionary) and isinstance(value, str):
+            return value.lower() in ("true", "on")
+        return value
+
     def to_internal_value(self, data: Any) -> bool:
         if not isinstance(data, bool):
             self.fail("invalid")
@@ -41,6 +61,14 @@ class StrictIntegerField(serializers.IntegerField):
     """A JSON integer: "5", 5.0 and true are refused."""
 
     default_error_messages = {"invalid": "Must be an integer."}
+
+    def get_value(self, dictionary: Any) -> Any:
+        # The browsable API's number input posts text; JSON bodies keep their strict types.
+        value = super().get_value(dictionary)
+        digits = value.removeprefix("-") if isinstance(value, str) else ""
+        if html.is_html_input(dictionary) and digits.isascii() and digits.isdigit():
+            return int(value)
+        return value
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):
@@ -57,6 +85,18 @@ class StrictDateField(serializers.DateField):
         return super().to_internal_value(data)
 
 
+class NoUnknownFieldsMixin:
+    """A JSON body with a field the serializer does not declare is a 400 naming it, as the schema's
+    `additionalProperties: false` says; declared read-only fields stay accepted and ignored."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping) and not html.is_html_input(data):
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(OpenApiTypes.URI)
 class TodoUrlField(serializers.Field):
     """The todo's absolute URL, built from a base computed once per request instead of a reverse() per row."""
@@ -68,11 +108,11 @@ class TodoUrlField(serializers.Field):
         return f"{self.context['todos_base_url']}{value}/"
 
 
-class TodoSerializer(serializers.ModelSerializer):
+class TodoSerializer(NoUnknownFieldsMixin, serializers.ModelSerializer):
     """A todo as the API shows it, and the fields a client may write."""
 
     url = TodoUrlField()
-    title = StrictCharField(min_length=1, max_length=200)
+    title = StrictCharField(min_length=1, max_length=200, validators=[NOT_BLANK])
     description = StrictCharField(max_length=10_000, allow_blank=True, trim_whitespace=False, required=False)
     completed = StrictBooleanField(required=False)
     due_date = StrictDateField(allow_null=True, required=False)

@@ -9,6 +9,6 @@ UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 app_name = "todos"
 urlpatterns = [
     re_path(r"^todos/?$", views.TodoListView.as_view(), name="list"),
-    re_path(r"^todos/health/?$", views.health, name="health"),
+    re_path(r"^todos/health/?$", views.HealthView.as_view(), name="health"),
     re_path(rf"^todos/(?P<todo_id>{UUID_PATTERN})/?$", views.TodoDetailView.as_view(), name="detail"),
 ]

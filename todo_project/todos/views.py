@@ -10,14 +10,16 @@ from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.exceptions import APIException, UnsupportedMediaType
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from todos import selectors, services
-from todos.filters import ORDERING_FIELDS, todo_filters_from_query
+from todos.browser import ListFilterForm
+from todos.filters import MAX_SEARCH_LENGTH, ORDERING_FIELDS, ORDERING_PATTERN, todo_filters_from_query
+from todos.links import absolute_url
 from todos.models import Todo
 from todos.serializers import TodoSerializer, todo_row_representation
 
@@ -25,15 +27,26 @@ from todos.serializers import TodoSerializer, todo_row_representation
 PUT_DEFAULTS = {"description": "", "completed": False, "due_date": None, "order": 0}
 
 LIST_PARAMETERS = [
-    OpenApiParameter("completed", OpenApiTypes.STR, enum=["true", "false"], description="Only done or open todos."),
-    OpenApiParameter("search", OpenApiTypes.STR, description="Case-insensitive match in title or description."),
+    OpenApiParameter(
+        "completed",
+        {"type": "string", "enum": ["true", "false", ""]},
+        description="Only done (`true`) or open (`false`) todos; empty: both.",
+    ),
+    OpenApiParameter(
+        "search",
+        {"type": "string", "maxLength": MAX_SEARCH_LENGTH, "pattern": "^[^\\u0000]*$"},
+        description="Case-insensitive match in title or description.",
+    ),
     OpenApiParameter(
         "ordering",
-        OpenApiTypes.STR,
+        {"type": "string", "pattern": ORDERING_PATTERN},
         description=f"Comma-separated among {', '.join(ORDERING_FIELDS)}; prefix - for descending. "
         "Default: order, created_at (ties broken by id).",
     ),
 ]
+FILTER_QUERY = ("completed", "search")
+LIST_QUERY = (*FILTER_QUERY, "ordering", "page", "page_size")
+BULK_DELETE_QUERY = FILTER_QUERY
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Write only if the todo still has this ETag."
 )
@@ -77,6 +90,14 @@ class TodoAPIView(GenericAPIView):
     """Shared by the todo views: the serializer context and the refusal of a body without a content type."""
 
     serializer_class = TodoSerializer
+    # Per method, the query parameters the view takes; any other is a 400 (config.guards).
+    query_parameters: dict[str, tuple[str, ...]] = {}
+
+    def perform_authentication(self, request: Request) -> None:
+        # An unknown method is a 405 with Allow (after content negotiation), not a 401 for a caller without a token.
+        if request.method.lower() not in self.http_method_names or not hasattr(self, request.method.lower()):
+            self.http_method_not_allowed(request)
+        super().perform_authentication(request)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -84,8 +105,12 @@ class TodoAPIView(GenericAPIView):
         if request.method in ("POST", "PUT", "PATCH") and not request.content_type and request.stream is not None:
             raise UnsupportedMediaType(media_type="")
 
+    def get_queryset(self) -> Any:
+        """The caller's todos; only the browsable API asks (the views read through todos.selectors)."""
+        return Todo.objects.filter(owner_id=self.request.user.id)
+
     def todos_base_url(self) -> str:
-        return self.request.build_absolute_uri("/todos/")
+        return absolute_url(self.request, "/todos/")
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "todos_base_url": self.todos_base_url()}
@@ -99,11 +124,16 @@ class TodoAPIView(GenericAPIView):
 class TodoListView(TodoAPIView):
     """The caller's todos: list, create, and delete those matching the list filters."""
 
+    name = "Todos"
+    query_parameters = {"GET": LIST_QUERY, "HEAD": LIST_QUERY, "DELETE": BULK_DELETE_QUERY}
+    filter_backends = [ListFilterForm]
+    ordering_fields = ORDERING_FIELDS
+
     @extend_schema(
         operation_id="todos_list",
         parameters=LIST_PARAMETERS,
         summary="List the caller's todos",
-        responses=TodoSerializer(many=True),
+        responses={200: TodoSerializer(many=True), 404: OpenApiResponse(ERROR, description="Past the last page.")},
     )
     def get(self, request: Request) -> Response:
         filters = todo_filters_from_query(request.query_params)
@@ -124,7 +154,7 @@ class TodoListView(TodoAPIView):
 
     @extend_schema(
         operation_id="todos_bulk_destroy",
-        parameters=LIST_PARAMETERS,
+        parameters=[parameter for parameter in LIST_PARAMETERS if parameter.name in BULK_DELETE_QUERY],
         summary="Delete the caller's todos that match the filters (?completed=true clears the done ones)",
         responses={204: None},
     )
@@ -136,6 +166,11 @@ class TodoListView(TodoAPIView):
 
 class TodoDetailView(TodoAPIView):
     """One of the caller's todos; another owner's todo is 404 like an unknown id, never 403."""
+
+    name = "Todo"
+    # For DRF's own get_object (OPTIONS and the browsable API's forms); the handlers read through get_todo.
+    lookup_field = "id"
+    lookup_url_kwarg = "todo_id"
 
     def get_todo(self, todo_id: UUID) -> Todo:
         todo = selectors.todo_get(owner_id=self.request.user.id, todo_id=todo_id)
@@ -212,24 +247,29 @@ class TodoDetailView(TodoAPIView):
         return self.render_todo(todo)
 
 
-@extend_schema(
-    operation_id="todos_health",
-    summary="Readiness: the database answers",
-    responses={
-        200: inline_serializer("Health", {"status": serializers.CharField()}),
-        503: inline_serializer("Unhealthy", {"status": serializers.CharField(), "detail": serializers.CharField()}),
-    },
-)
-@api_view(["GET"])
-@authentication_classes([])
-@permission_classes([])
-def health(request: Request) -> Response:
-    """Ready when the database answers a trivial query."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except DatabaseError:
-        return Response(
-            {"status": "unavailable", "detail": "The database does not answer."}, status=HTTPStatus.SERVICE_UNAVAILABLE
-        )
-    return Response({"status": "ok"})
+class HealthView(APIView):
+    """Readiness: the database answers a trivial query."""
+
+    name = "Health"
+    authentication_classes: list = []
+    permission_classes: list = []
+    query_parameters: dict[str, tuple[str, ...]] = {}
+
+    @extend_schema(
+        operation_id="todos_health",
+        summary="Readiness: the database answers",
+        responses={
+            200: inline_serializer("Health", {"status": serializers.CharField()}),
+            503: inline_serializer("Unhealthy", {"status": serializers.CharField(), "detail": serializers.CharField()}),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except DatabaseError:
+            return Response(
+                {"status": "unavailable", "detail": "The database does not answer."},
+                status=HTTPStatus.SERVICE_UNAVAILABLE,
+            )
+        return Response({"status": "ok"})

@@ -1,4 +1,4 @@
-"""Development settings: debug pages and the browsable API."""
+"""Development settings: debug pages, and the browsable API with its browser sign-in by cookie (accounts.browser)."""
 
 from .base import *  # noqa: F403
 from .base import REST_FRAMEWORK, env_bool, env_list
@@ -6,8 +6,14 @@ from .base import REST_FRAMEWORK, env_bool, env_list
 DEBUG = env_bool("DJANGO_DEBUG", True)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
+BROWSABLE_API = True
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
+    # Bearer first: its challenge is the one a 401 carries.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        *REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
+        "accounts.browser.BrowserCookieAuthentication",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

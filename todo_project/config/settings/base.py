@@ -91,6 +91,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # the operators' admin only; each is lazy and costs next to nothing on API requests.
 MIDDLEWARE = [
     "config.requestid.RequestIdMiddleware",
+    # Before anything reads the Host (CommonMiddleware does): a foreign Host is a JSON 400 even with DEBUG on.
+    "config.guards.AllowedHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -99,6 +101,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.guards.QueryParameterMiddleware",
 ]
 
 # CORS lives in the gateway; the service adds it only when run alone with CORS_ALLOWED_ORIGINS set.
@@ -169,6 +172,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
+# Scheme, host and port of the absolute URLs in bodies and headers (the gateway's public address, e.g.
+# https://todo.example.com); empty: taken from the request's Host, which a client chooses.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+
+# The browsable API and its browser sign-in by cookie (todos.browser): development settings only.
+BROWSABLE_API = False
+
 # TOKENS (verified only: this service never signs)
 # ------------------------------------------------------------------------------
 JWT_ISSUER = os.environ.get("JWT_ISSUER", "todo-microservices-auth")
@@ -216,6 +226,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request and response bodies are separate components, so a generated client never sends read-only fields.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The schema is the same in every setting: the browsable API's cookie and form bodies (development only) are
+    # not part of the API.
+    "PARSER_WHITELIST": ["todos.parsers.StrictJSONParser"],
+    "AUTHENTICATION_WHITELIST": ["todos.authentication.KeyringJWTAuthentication"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.document_every_error"],
 }
 
 # LOGGING

@@ -1,4 +1,4 @@
-"""Development settings: DEBUG and the browsable API."""
+"""Development settings: DEBUG, and the browsable API with its browser sign-in by cookie (todos.browser)."""
 
 import os
 
@@ -7,11 +7,23 @@ from .base import BASE_DIR, REST_FRAMEWORK
 
 DEBUG = True
 
+BROWSABLE_API = True
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
+    # Bearer first: its challenge is the one a 401 carries.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        *REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
+        "todos.browser.BrowserCookieAuthentication",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    # The browsable API's HTML forms post form data.
+    "DEFAULT_PARSER_CLASSES": [
+        *REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"],
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
 }
 
