@@ -131,7 +131,7 @@ def test_production_settings_have_no_browsable_api_and_no_cookie_credential() ->
         "print(settings.BROWSABLE_API, r['DEFAULT_RENDERER_CLASSES'], r['DEFAULT_AUTHENTICATION_CLASSES'])"
     )
 
-    result = subprocess.run(  # noqa: S603 - this interpreter and a fixed program
+    result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", program],
         cwd=SERVICE_DIR,
         env=env,
