@@ -1,6 +1,11 @@
 """gunicorn settings for the todo service, from the environment (docs/configuration.md)."""
 
+import ctypes
 import os
+import signal
+import sys
+
+import gunicorn.http.parser
 
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('TODO_PORT', '8002')}")
@@ -29,3 +34,31 @@ SHARED_MEMORY = "/dev/shm"  # noqa: S108
 worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
 # gunicorn's control socket defaults to one path per user: the auth and todo services would fight over it.
 control_socket_disable = True
+
+
+# ---------------------------------------------------------------------------- hooks (twins in both services)
+# gunicorn drains at most 64 KiB of a body the application did not read before it reuses the connection,
+# yet it has already answered "Connection: keep-alive"; when the drain gives up it closes the socket, and the
+# gateway, which took the promise, sends another user's request down a dead connection (a 502 it rightly
+# does not retry for a POST). A body that large may be refused unread (a 413, a 401), so its answer says
+# "Connection: close" instead, and the gateway opens a new connection for the next request.
+KEEPALIVE_DRAIN_LIMIT = getattr(gunicorn.http.parser, "_DRAIN_MAX_BYTES", 64 * 1024)
+PR_SET_PDEATHSIG = 1
+
+
+def pre_request(worker, req) -> None:
+    """Announce Connection: close for a request whose body gunicorn may not be able to drain afterwards."""
+    headers = dict(req.headers)
+    length = headers.get("CONTENT-LENGTH", "0")
+    if "TRANSFER-ENCODING" in headers or not length.isdigit() or int(length) >= KEEPALIVE_DRAIN_LIMIT:
+        req.must_close = True
+
+
+def post_fork(server, worker) -> None:
+    """Make a worker die with its master, so a killed master frees the port at once instead of hanging it."""
+    # Orphaned workers would keep the listening socket open while they wind down for graceful_timeout: new
+    # connections would queue in its backlog unanswered and the gateway would wait instead of retrying.
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != server.pid:
+            os._exit(1)
