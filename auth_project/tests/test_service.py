@@ -35,6 +35,7 @@ def test_health_is_a_json_503_when_the_database_does_not_answer(api_client):
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.json()["status"] == "unavailable"
 
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="points the PostgreSQL connection at a closed port")
 def test_an_api_request_while_the_database_is_unreachable_is_a_json_503_with_retry_after(api_client):

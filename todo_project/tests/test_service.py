@@ -46,6 +46,7 @@ def test_health_is_503_json_when_the_database_does_not_answer() -> None:
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.json()["status"] == "unavailable"
 
+
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_an_api_request_while_the_database_is_unreachable_is_a_json_503_with_retry_after(alice: APIClient) -> None:
