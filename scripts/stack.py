@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Run the whole stack locally: both services under gunicorn behind the nginx gateway (`make up`).
 
-Usage: python3 scripts/stack.py up|down|status|logs [-f]|migrate|superuser --service auth|todo
+Usage: python3 scripts/stack.py up|down|status|restart|logs [-f]|migrate|superuser --service auth|todo
        python3 scripts/stack.py manage --service auth|todo -- <manage.py arguments>
+
+`up` starts a supervisor in the background (`stack.py supervise`) that runs every instance of every
+component (scripts/stackrun/components.py: AUTH_INSTANCES and TODO_INSTANCES gunicorn masters, nginx)
+and starts again any that exits.
 
 Standard library only, so it runs with the system python3 before any virtual environment exists.
 Everything it makes lives under STACK_VAR_DIR (default: the repository's var/), so tests and the
@@ -18,8 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stackrun import gateway, processes
+from stackrun import components, gateway, processes, rolling
 from stackrun.config import REPO, SERVICES, StackConfig, StackError, say
+from stackrun.supervisor import Supervisor
 
 
 def ensure_virtualenvs() -> None:
@@ -63,62 +68,83 @@ def print_urls(config: StackConfig) -> None:
         f"todo API     {base}/todos/  (docs {base}/todos/docs/, admin {base}/todos/admin/)",
         f"settings     {config.django_env}; logs: python3 scripts/stack.py logs (make logs)",
         "admin user   make superuser SERVICE=auth   (or SERVICE=todo)",
+        "status       make status; make restart restarts each instance in turn",
         "stop         make down",
     ]
     print("\n".join(f"    {line}" for line in lines))
 
 
 def command_up(config: StackConfig) -> None:
-    running = processes.running(config)
-    if running.keys() == set(processes.COMPONENTS):
-        say(f"the stack is already running ({processes.describe(running)}); nothing changed")
-        print_urls(config.with_saved_ports())
+    supervisor = processes.supervisor_pid(config)
+    if supervisor is not None:
+        saved = config.with_saved_ports()
+        running = processes.describe(processes.running(saved))
+        say(f"the stack is already running (supervisor pid {supervisor}: {running})")
+        if saved.instances != config.instances:
+            say("to change the number of instances: make down, then make up with the new *_INSTANCES")
+        print_urls(saved)
         return
-    if running:
-        say(f"partly running ({processes.describe(running)}); starting the rest")
+    stray = processes.leftovers(config)
+    if stray:
+        say(f"found stack processes without their supervisor ({processes.describe(stray)}): stopping them first")
+        processes.stop_all(config)
     config.make_folders()
     ensure_virtualenvs()
     nginx = gateway.ensure_nginx()
     ensure_signing_keys(config)
     migrate(config)
     collect_static(config)
-    for service in SERVICES:
-        if service not in running:
-            processes.start_service(config, service)
-    for service in SERVICES:
-        processes.wait_until_healthy(config, service, f"{config.service_url(service)}{SERVICES[service].prefix}health/")
-    if "nginx" not in running:
-        gateway.render(config)
-        gateway.check(config, nginx)
-        processes.start_nginx(config, nginx)
-    processes.wait_until_healthy(config, "nginx", f"{config.gateway_url}/healthz")
-    for service in SERVICES:
-        processes.wait_until_healthy(config, service, f"{config.gateway_url}{SERVICES[service].prefix}health/")
+    for instance in components.instances(config):
+        if port := instance.port(config):
+            processes.ensure_port_free(port, instance.name)
+    gateway.render(config)
+    gateway.check(config, nginx)
     config.save_state()
+    counts = ", ".join(f"{spec.name} x{components.count(config, spec)}" for spec in components.COMPONENTS)
+    say(f"starting {counts} ({config.django_env} settings)")
+    supervisor = processes.start_supervisor(config)
+    for instance in components.instances(config):
+        url = instance.health_url(config)
+        if url:
+            processes.wait_until_healthy(config, supervisor, instance.name, url, instance.log_file(config))
+    for service in SERVICES:
+        url = f"{config.gateway_url}{SERVICES[service].prefix}health/"
+        processes.wait_until_healthy(config, supervisor, service, url)
     say(f"the stack is up: {processes.describe(processes.running(config))}")
     print_urls(config)
 
 
 def command_down(config: StackConfig) -> None:
-    if not processes.running(config):
+    if not processes.leftovers(config):
         say("nothing is running")
     processes.stop_all(config)
 
 
 def command_status(config: StackConfig) -> int:
+    """One line per process, with its pid, port and health; exit 0 when all are up and healthy or all stopped."""
     config = config.with_saved_ports()
-    running = processes.running(config)
-    for component in processes.COMPONENTS:
-        state = f"running (pid {running[component]})" if component in running else "stopped"
-        print(f"{component:6} {state}")
-    if "nginx" not in running:
-        return 0 if not running else 1
-    healthy = True
-    for path in ["/healthz", *(f"{spec.prefix}health/" for spec in SERVICES.values())]:
-        status = processes.http_status(f"{config.gateway_url}{path}")
-        healthy = healthy and status == 200
-        print(f"GET {config.gateway_url}{path} -> {status or 'no answer'}")
-    return 0 if healthy else 1
+    supervisor = processes.supervisor_pid(config)
+    print(f"{'supervisor':12} {f'running (pid {supervisor})' if supervisor else 'stopped'}")
+    states = [supervisor is not None]
+    for instance in components.instances(config):
+        pid = processes.instance_pid(config, instance)
+        port = instance.port(config)
+        line = f"{instance.name:12} {f'running (pid {pid})' if pid else 'stopped':22}"
+        healthy = pid is not None
+        if port:
+            line += f" 127.0.0.1:{port:<6}"
+        if pid and (url := instance.health_url(config)):
+            status = processes.http_status(url)
+            healthy = status == 200
+            line += f" GET {url.split(str(port), 1)[-1]} -> {status or 'no answer'}"
+        print(line)
+        states.append(healthy)
+    if states[0] and all(states):
+        for path in (f"{spec.prefix}health/" for spec in SERVICES.values()):
+            status = processes.http_status(f"{config.gateway_url}{path}")
+            states.append(status == 200)
+            print(f"GET {config.gateway_url}{path} -> {status or 'no answer'}")
+    return 0 if all(states) or not any(states) else 1
 
 
 def command_logs(config: StackConfig, follow: bool, lines: int) -> None:
@@ -155,7 +181,9 @@ def main(argv: list[str]) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="set up what is missing and start the stack in the background")
     commands.add_parser("down", help="stop everything `up` started")
-    commands.add_parser("status", help="show what runs and whether it answers")
+    commands.add_parser("status", help="show every process, its port and whether it answers")
+    commands.add_parser("restart", help="restart every instance in turn, each once the one before is ready")
+    commands.add_parser("supervise", help="run and watch every process (up starts it in the background)")
     logs = commands.add_parser("logs", help="show the end of each log")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     logs.add_argument("-n", "--lines", type=int, default=20, help="lines per log (default 20)")
@@ -168,13 +196,19 @@ def main(argv: list[str]) -> int:
     options = parser.parse_args(argv)
 
     try:
-        config = StackConfig.from_environment(os.environ)
+        count_variables = {spec.name: spec.count_variable for spec in components.COMPONENTS if spec.count_variable}
+        config = StackConfig.from_environment(os.environ, count_variables)
         if options.command == "up":
             command_up(config)
         elif options.command == "down":
             command_down(config)
         elif options.command == "status":
             return command_status(config)
+        elif options.command == "restart":
+            rolling.restart_all(config.with_saved_ports())
+            say("every instance restarted")
+        elif options.command == "supervise":
+            Supervisor(config.with_saved_ports()).run()
         elif options.command == "logs":
             command_logs(config, options.follow, options.lines)
         elif options.command == "migrate":

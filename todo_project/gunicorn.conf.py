@@ -1,9 +1,11 @@
 """gunicorn settings for the todo service, from the environment (docs/configuration.md)."""
 
+import contextlib
 import ctypes
 import os
 import signal
 import sys
+import time
 
 import gunicorn.http.parser
 
@@ -43,6 +45,10 @@ control_socket_disable = True
 # does not retry for a POST). A body that large may be refused unread (a 413, a 401), so its answer says
 # "Connection: close" instead, and the gateway opens a new connection for the next request.
 KEEPALIVE_DRAIN_LIMIT = getattr(gunicorn.http.parser, "_DRAIN_MAX_BYTES", 64 * 1024)
+# Before closing such a connection, read what is left of the body for a moment (a "lingering close", as nginx
+# does): a socket closed with unread bytes sends a reset, which can destroy the answer on its way back.
+LINGER_SECONDS = 1.0
+LINGER_MAX_BYTES = 2 * 1024 * 1024
 PR_SET_PDEATHSIG = 1
 
 
@@ -52,6 +58,22 @@ def pre_request(worker, req) -> None:
     length = headers.get("CONTENT-LENGTH", "0")
     if "TRANSFER-ENCODING" in headers or not length.isdigit() or int(length) >= KEEPALIVE_DRAIN_LIMIT:
         req.must_close = True
+
+
+def post_request(worker, req, environ, resp) -> None:
+    """Read the rest of an unread body before gunicorn closes the connection, for at most a second."""
+    sock = getattr(req.unreader, "sock", None)
+    if not req.must_close or req.body is None or sock is None:
+        return
+    deadline = time.monotonic() + LINGER_SECONDS
+    drained = 0
+    with contextlib.suppress(OSError):
+        while drained < LINGER_MAX_BYTES and (remaining := deadline - time.monotonic()) > 0:
+            sock.settimeout(remaining)
+            chunk = req.body.read(64 * 1024)
+            if not chunk:
+                break
+            drained += len(chunk)
 
 
 def post_fork(server, worker) -> None:

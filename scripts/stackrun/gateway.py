@@ -3,9 +3,13 @@
 import os
 import re
 import shutil
+import signal
 import subprocess
+import time
+from collections.abc import Collection
 from pathlib import Path
 
+from . import components
 from .config import REPO, StackConfig, StackError, say
 
 NGINX_DIR = REPO / "nginx"
@@ -17,14 +21,25 @@ BARE_UPPER_CASE = re.compile(r"\$[A-Z]")
 UNSAFE_VALUE = re.compile(r"[;{}\"'$\\\n\r]")
 
 
-def template_values(config: StackConfig) -> dict[str, str]:
-    """The value of every template variable for the local stack (the table in docs/gateway.md)."""
+def upstream_servers(config: StackConfig, service: str, drained: Collection[str] = ()) -> list[str]:
+    """One `server` value per instance of a service; an instance being restarted is marked down (drained)."""
+    return [
+        f"127.0.0.1:{instance.port(config)}" + (" down" if instance.name in drained else "")
+        for instance in components.http_instances(config, service)
+    ]
+
+
+def template_values(config: StackConfig, drained: Collection[str] = ()) -> dict[str, str | list[str]]:
+    """The value of every template variable for the local stack (the table in docs/gateway.md).
+
+    A list value repeats the template line that names it once per item: one `server` line per instance.
+    """
     return {
         "GATEWAY_LISTEN": f"127.0.0.1:{config.gateway_port}",
         "GATEWAY_AUTH_UPSTREAM": "auth_service",
         "GATEWAY_TODO_UPSTREAM": "todo_service",
-        "GATEWAY_AUTH_SERVER": f"127.0.0.1:{config.ports['auth']}",
-        "GATEWAY_TODO_SERVER": f"127.0.0.1:{config.ports['todo']}",
+        "GATEWAY_AUTH_SERVER": upstream_servers(config, "auth", drained),
+        "GATEWAY_TODO_SERVER": upstream_servers(config, "todo", drained),
         # Unused locally: both upstreams name an upstream block, so nothing is resolved at run time.
         "GATEWAY_RESOLVER": "127.0.0.1",
         "GATEWAY_CORS_ALLOWED_ORIGINS": config.cors_origins,
@@ -34,23 +49,44 @@ def template_values(config: StackConfig) -> dict[str, str]:
     }
 
 
-def render_text(text: str, values: dict[str, str], source: str) -> str:
+def _render_line(line: str, values: dict[str, str | list[str]]) -> str:
+    """One template line, written once per item when it names a list value (at most one list per line)."""
+    lists = sorted({name for name in TEMPLATE_VALUE.findall(line) if isinstance(values[name], list)})
+    if len(lists) > 1:
+        raise StackError(f"a template line may repeat over one list value, not {lists}: {line.strip()}")
+    if not lists:
+        return TEMPLATE_VALUE.sub(lambda match: str(values[match.group(1)]), line)
+    rendered = []
+    for item in values[lists[0]]:
+        single = {**values, lists[0]: item}
+        rendered.append(TEMPLATE_VALUE.sub(lambda match, single=single: str(single[match.group(1)]), line))
+    return "".join(rendered)
+
+
+def render_text(text: str, values: dict[str, str | list[str]], source: str) -> str:
     """Substitute ${NAME} from values, as the nginx image's envsubst does, failing on any unknown name."""
     if BARE_UPPER_CASE.search(text):
         raise StackError(f"{source}: write template values as ${{NAME}}, with braces")
     missing = sorted({name for name in TEMPLATE_VALUE.findall(text) if name not in values})
     if missing:
         raise StackError(f"{source} uses {', '.join(missing)}, which the local stack does not define")
-    return TEMPLATE_VALUE.sub(lambda match: values[match.group(1)], text)
+    return "".join(_render_line(line, values) for line in text.splitlines(keepends=True))
 
 
-def render(config: StackConfig, template_dir: Path = NGINX_DIR / "templates") -> Path:
+def render(
+    config: StackConfig,
+    template_dir: Path = NGINX_DIR / "templates",
+    drained: Collection[str] = (),
+    quiet: bool = False,
+) -> Path:
     """Write nginx.conf and conf.d/ (rendered templates) under var/nginx/; return the nginx.conf path."""
-    values = template_values(config)
+    values = template_values(config, drained)
     for name, value in values.items():
-        if UNSAFE_VALUE.search(value):
-            raise StackError(f"{name}={value!r} contains a character nginx would misread (; {{ }} quotes $ \\)")
-    say(f"rendering the gateway configuration into {config.nginx_dir}")
+        for item in value if isinstance(value, list) else [value]:
+            if UNSAFE_VALUE.search(item):
+                raise StackError(f"{name}={item!r} contains a character nginx would misread (; {{ }} quotes $ \\)")
+    if not quiet:
+        say(f"rendering the gateway configuration into {config.nginx_dir}")
     conf_dir = config.nginx_dir / "conf.d"
     if conf_dir.exists():
         shutil.rmtree(conf_dir)
@@ -88,6 +124,35 @@ def check(config: StackConfig, nginx: str) -> None:
     completed = subprocess.run(command_line(config, nginx, "-t", "-q"), capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise StackError(f"nginx -t refused the rendered configuration:\n{completed.stderr.strip()}")
+
+
+def _workers(master: int) -> set[int]:
+    """The pids of nginx's worker processes (the master's children)."""
+    workers = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == master and fields[0] not in {"Z", "X"}:
+            workers.add(int(stat.parent.name))
+    return workers
+
+
+def reload(config: StackConfig, master: int, drained: Collection[str] = (), timeout: float = 30.0) -> None:
+    """Render the configuration again (with the drained instances marked down) and have nginx load it.
+
+    Returns once every worker of the old configuration has finished its requests and exited, so nothing is
+    sent to a drained instance any more.
+    """
+    render(config, drained=drained, quiet=True)
+    old_workers = _workers(master)
+    os.kill(master, signal.SIGHUP)
+    deadline = time.monotonic() + timeout
+    while _workers(master) & old_workers:
+        if time.monotonic() > deadline:
+            raise StackError(f"nginx's old workers did not finish their requests within {timeout:.0f} s")
+        time.sleep(0.05)
 
 
 def find_nginx() -> str | None:

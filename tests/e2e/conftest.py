@@ -6,9 +6,12 @@ and dropped afterwards, so it never touches a developer's `make up` stack.
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from e2e_stack import (
@@ -41,14 +44,22 @@ def _psql(sql: str) -> None:
     )
 
 
+def stack_var_dir() -> Path:
+    """A var/ folder nginx's workers can reach: run as root, they run as nobody, and pytest's tmp_path is
+    private to root, so a request body nginx buffers to a file (over 64 KiB) would be a 500."""
+    var_dir = Path(tempfile.mkdtemp(prefix="e2e-stack-"))
+    var_dir.chmod(0o755)
+    return var_dir
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack() -> Iterator[Stack]:
     suffix = secrets.token_hex(4)
     names = {service: f"e2e_{service}_{suffix}" for service in ("auth", "todo")}
     role_password = secrets.token_hex(16)
     host = POSTGRES_ADMIN_URL.split("@", 1)[-1].rsplit("/", 1)[0]
     gateway_port, auth_port, todo_port = _free_ports(3)
-    var_dir = tmp_path_factory.mktemp("stack")
+    var_dir = stack_var_dir()
     env = os.environ | {
         "STACK_VAR_DIR": str(var_dir),
         "GATEWAY_PORT": str(gateway_port),
@@ -79,6 +90,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for name in names.values():
             _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             _psql(f"DROP ROLE IF EXISTS {name}")
+        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 @pytest.fixture
