@@ -4,6 +4,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import sys
 import time
 
@@ -17,7 +18,7 @@ workers = int(os.environ.get("GUNICORN_WORKERS") or 2)
 threads = int(os.environ.get("GUNICORN_THREADS") or 2)
 # gthread keeps idle upstream connections open, so the gateway's keepalive pool pays off.
 worker_class = "gthread"
-# Longer than the gateway's upstream keepalive_timeout (nginx default 60 s), so the gateway closes first
+# Longer than the gateway's upstream keepalive_timeout (1 s, upstreams.conf), so the gateway closes first
 # and never sends a request on a connection gunicorn is closing.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE") or 75)
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
@@ -73,6 +74,24 @@ def post_request(worker, req, environ, resp) -> None:
             if not chunk:
                 break
             drained += len(chunk)
+
+
+def post_worker_init(worker) -> None:
+    """On a graceful stop (SIGTERM), stop listening at once, then finish the requests in hand as gunicorn does."""
+    # gunicorn keeps the listening socket open until its workers have finished: connections the gateway opens
+    # meanwhile wait in the backlog, unanswered, and are reset at the end, after the gateway has sent a request
+    # it must not resend if it is a POST. Refused at once, the gateway sends them to another instance.
+    graceful_stop = signal.getsignal(signal.SIGTERM)
+
+    def stop_listening(signum: int, frame: object) -> None:
+        graceful_stop(signum, frame)
+        if hasattr(worker, "set_accept_enabled"):
+            worker.set_accept_enabled(False)
+        for listener in worker.sockets:
+            with contextlib.suppress(OSError):
+                listener.sock.shutdown(socket.SHUT_RD)
+
+    signal.signal(signal.SIGTERM, stop_listening)
 
 
 def post_fork(server, worker) -> None:

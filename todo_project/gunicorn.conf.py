@@ -4,6 +4,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import sys
 import time
 
@@ -19,7 +20,7 @@ worker_class = "gthread"
 # 2 x 2 and 30% faster than 2 x 4; docs/benchmarks.md). Idle keepalive connections still wait in the
 # worker's poller, not in a thread.
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
-# Longer than the gateway's upstream keepalive_timeout (60 s), so the gateway closes idle connections first.
+# Longer than the gateway's upstream keepalive_timeout (1 s), so the gateway closes idle connections first.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
@@ -74,6 +75,24 @@ def post_request(worker, req, environ, resp) -> None:
             if not chunk:
                 break
             drained += len(chunk)
+
+
+def post_worker_init(worker) -> None:
+    """On a graceful stop (SIGTERM), stop listening at once, then finish the requests in hand as gunicorn does."""
+    # gunicorn keeps the listening socket open until its workers have finished: connections the gateway opens
+    # meanwhile wait in the backlog, unanswered, and are reset at the end, after the gateway has sent a request
+    # it must not resend if it is a POST. Refused at once, the gateway sends them to another instance.
+    graceful_stop = signal.getsignal(signal.SIGTERM)
+
+    def stop_listening(signum: int, frame: object) -> None:
+        graceful_stop(signum, frame)
+        if hasattr(worker, "set_accept_enabled"):
+            worker.set_accept_enabled(False)
+        for listener in worker.sockets:
+            with contextlib.suppress(OSError):
+                listener.sock.shutdown(socket.SHUT_RD)
+
+    signal.signal(signal.SIGTERM, stop_listening)
 
 
 def post_fork(server, worker) -> None:

@@ -53,7 +53,6 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
     # nginx stops gracefully on SIGQUIT (SIGTERM is its fast shutdown).
     ComponentSpec(GATEWAY, service=None, stop_signal=signal.SIGQUIT),
 )
-BY_NAME = {spec.name: spec for spec in COMPONENTS}
 
 
 @dataclass(frozen=True)

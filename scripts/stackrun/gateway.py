@@ -3,10 +3,7 @@
 import os
 import re
 import shutil
-import signal
 import subprocess
-import time
-from collections.abc import Collection
 from pathlib import Path
 
 from . import components
@@ -21,15 +18,12 @@ BARE_UPPER_CASE = re.compile(r"\$[A-Z]")
 UNSAFE_VALUE = re.compile(r"[;{}\"'$\\\n\r]")
 
 
-def upstream_servers(config: StackConfig, service: str, drained: Collection[str] = ()) -> list[str]:
-    """One `server` value per instance of a service; an instance being restarted is marked down (drained)."""
-    return [
-        f"127.0.0.1:{instance.port(config)}" + (" down" if instance.name in drained else "")
-        for instance in components.http_instances(config, service)
-    ]
+def upstream_servers(config: StackConfig, service: str) -> list[str]:
+    """One `server` address per instance of a service."""
+    return [f"127.0.0.1:{instance.port(config)}" for instance in components.http_instances(config, service)]
 
 
-def template_values(config: StackConfig, drained: Collection[str] = ()) -> dict[str, str | list[str]]:
+def template_values(config: StackConfig) -> dict[str, str | list[str]]:
     """The value of every template variable for the local stack (the table in docs/gateway.md).
 
     A list value repeats the template line that names it once per item: one `server` line per instance.
@@ -38,8 +32,8 @@ def template_values(config: StackConfig, drained: Collection[str] = ()) -> dict[
         "GATEWAY_LISTEN": f"127.0.0.1:{config.gateway_port}",
         "GATEWAY_AUTH_UPSTREAM": "auth_service",
         "GATEWAY_TODO_UPSTREAM": "todo_service",
-        "GATEWAY_AUTH_SERVER": upstream_servers(config, "auth", drained),
-        "GATEWAY_TODO_SERVER": upstream_servers(config, "todo", drained),
+        "GATEWAY_AUTH_SERVER": upstream_servers(config, "auth"),
+        "GATEWAY_TODO_SERVER": upstream_servers(config, "todo"),
         # Unused locally: both upstreams name an upstream block, so nothing is resolved at run time.
         "GATEWAY_RESOLVER": "127.0.0.1",
         "GATEWAY_CORS_ALLOWED_ORIGINS": config.cors_origins,
@@ -73,20 +67,14 @@ def render_text(text: str, values: dict[str, str | list[str]], source: str) -> s
     return "".join(_render_line(line, values) for line in text.splitlines(keepends=True))
 
 
-def render(
-    config: StackConfig,
-    template_dir: Path = NGINX_DIR / "templates",
-    drained: Collection[str] = (),
-    quiet: bool = False,
-) -> Path:
+def render(config: StackConfig, template_dir: Path = NGINX_DIR / "templates") -> Path:
     """Write nginx.conf and conf.d/ (rendered templates) under var/nginx/; return the nginx.conf path."""
-    values = template_values(config, drained)
+    values = template_values(config)
     for name, value in values.items():
         for item in value if isinstance(value, list) else [value]:
             if UNSAFE_VALUE.search(item):
                 raise StackError(f"{name}={item!r} contains a character nginx would misread (; {{ }} quotes $ \\)")
-    if not quiet:
-        say(f"rendering the gateway configuration into {config.nginx_dir}")
+    say(f"rendering the gateway configuration into {config.nginx_dir}")
     conf_dir = config.nginx_dir / "conf.d"
     if conf_dir.exists():
         shutil.rmtree(conf_dir)
@@ -124,35 +112,6 @@ def check(config: StackConfig, nginx: str) -> None:
     completed = subprocess.run(command_line(config, nginx, "-t", "-q"), capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise StackError(f"nginx -t refused the rendered configuration:\n{completed.stderr.strip()}")
-
-
-def _workers(master: int) -> set[int]:
-    """The pids of nginx's worker processes (the master's children)."""
-    workers = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == master and fields[0] not in {"Z", "X"}:
-            workers.add(int(stat.parent.name))
-    return workers
-
-
-def reload(config: StackConfig, master: int, drained: Collection[str] = (), timeout: float = 30.0) -> None:
-    """Render the configuration again (with the drained instances marked down) and have nginx load it.
-
-    Returns once every worker of the old configuration has finished its requests and exited, so nothing is
-    sent to a drained instance any more.
-    """
-    render(config, drained=drained, quiet=True)
-    old_workers = _workers(master)
-    os.kill(master, signal.SIGHUP)
-    deadline = time.monotonic() + timeout
-    while _workers(master) & old_workers:
-        if time.monotonic() > deadline:
-            raise StackError(f"nginx's old workers did not finish their requests within {timeout:.0f} s")
-        time.sleep(0.05)
 
 
 def find_nginx() -> str | None:

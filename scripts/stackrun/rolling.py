@@ -3,13 +3,17 @@
 import os
 import time
 
-from . import components, gateway
+from . import components
 from .components import Instance
 from .config import StackConfig, StackError, say
 from .processes import START_TIMEOUT, STOP_TIMEOUT, alive, http_status, instance_pid, supervisor_pid
 
 # A process without a health endpoint counts as started when it is still running this long after its start.
 SETTLE_TIME = 1.0
+# The gateway leaves an instance alone for fail_timeout (2 s, nginx/templates/upstreams.conf) after a refused
+# connection, counted in whole seconds: the next instance stops only once the gateway sends to this one again,
+# or both would be out of its rotation at once ("no live upstreams", a 502 for everyone).
+GATEWAY_READMIT_TIME = 3.5
 
 
 def _wait_for_new_pid(config: StackConfig, instance: Instance, old_pid: int) -> int:
@@ -40,33 +44,29 @@ def _wait_until_ready(config: StackConfig, instance: Instance, pid: int) -> None
     raise StackError(f"{instance.name} was not ready within {START_TIMEOUT:.0f} s: see make logs")
 
 
-def restart_instance(config: StackConfig, instance: Instance, gateway_pid: int | None) -> None:
-    """Take the instance out of the gateway's rotation (when others serve meanwhile), restart it, put it back."""
+def restart_instance(config: StackConfig, instance: Instance) -> None:
+    """Stop the instance gracefully; the supervisor starts it again; return once it is ready and back in use.
+
+    A stopping gunicorn refuses new connections at once (gunicorn.conf.py), so the gateway sends them to
+    another instance, while the requests in hand finish.
+    """
     old_pid = instance_pid(config, instance)
     if old_pid is None:
         raise StackError(f"{instance.name} is not running: make status shows what runs")
-    drain = instance.spec.http and gateway_pid is not None and len(components.instances(config, instance.spec)) > 1
-    if drain:
-        # The gateway's workers that could still send to the instance finish first, so nothing is in flight.
-        say(f"{instance.name}: taking it out of the gateway's rotation")
-        gateway.reload(config, gateway_pid, drained={instance.name})
     say(f"{instance.name}: stopping pid {old_pid}; the supervisor starts it again")
     os.kill(old_pid, instance.spec.stop_signal)
     new_pid = _wait_for_new_pid(config, instance, old_pid)
     _wait_until_ready(config, instance, new_pid)
+    if instance.spec.http:
+        time.sleep(GATEWAY_READMIT_TIME)
     say(f"{instance.name}: ready again (pid {new_pid})")
-    if drain:
-        gateway.reload(config, gateway_pid)
-        say(f"{instance.name}: back in the gateway's rotation")
 
 
 def restart_all(config: StackConfig) -> None:
     if supervisor_pid(config) is None:
         raise StackError("the stack is not running (no supervisor): make up starts it")
-    gateway_spec = components.BY_NAME[components.GATEWAY]
-    gateway_pid = instance_pid(config, components.Instance(gateway_spec, 1))
     for spec in components.COMPONENTS:
-        if spec is gateway_spec:
+        if spec.service is None:
             continue
         spec_instances = components.instances(config, spec)
         if spec.http and len(spec_instances) == 1:
@@ -75,7 +75,4 @@ def restart_all(config: StackConfig) -> None:
                 f"({spec.count_variable}=2 or more restarts without an error)"
             )
         for instance in spec_instances:
-            restart_instance(config, instance, gateway_pid)
-    if gateway_pid is not None:
-        say("gateway: reloading its configuration")
-        gateway.reload(config, gateway_pid)
+            restart_instance(config, instance)
