@@ -211,13 +211,13 @@ def scaling_rows(report: dict) -> list[dict]:
 
 
 SCALING_NOTE = """\
-The stack's processes and wrk share the same 2 cores, and one instance per service already runs two
-gunicorn workers per service: the list and create scenarios are bound by CPU (Python in the workers,
-nginx, PostgreSQL, wrk itself), so a second instance adds processes that compete for the same cores and
-the factor stays near 1 (or a little below it, from the extra context switches and connections). The
-login scenario is bound by the Argon2id hash, also CPU. More instances pay off where they bring more
-cores: on a bigger machine, or as pods spread over nodes; on one machine their value here is
-availability (a killed or restarting instance costs no request, `make test-faults`)."""
+Why the factor is at most 1 here: the stack's processes and wrk share the same 2 cores, and one instance
+per service already runs two gunicorn workers per service, enough to keep both cores busy. The list and
+create scenarios are bound by CPU (Python in the workers, nginx, PostgreSQL, wrk itself) and the login
+scenario by the Argon2id hash, CPU and memory too; a second instance adds processes that compete for the
+same cores, with their own connections and caches, so throughput stays level or drops. More instances
+pay off where they bring more cores (a bigger machine, pods spread over nodes); on one machine their
+value is availability: a killed or restarting instance costs no request (`make test-faults`)."""
 
 
 def markdown(report: dict, summary: dict[str, dict], kept_notes: str) -> str:

@@ -4,11 +4,14 @@ PostgreSQL restart. Each test drives eight clients for about ten seconds while t
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from http import HTTPStatus
 
 from conftest import Outcome
+from e2e_stack import STACK_SCRIPT
 
 LOAD_SECONDS = 10
 
@@ -139,3 +142,28 @@ def test_a_postgresql_restart_under_load_answers_json_503_meanwhile_and_serves_a
     afterwards = [outcome for outcome in outcomes if outcome.started >= times["back"] + 5]
     assert afterwards, "the load ran on after PostgreSQL's return"
     assert {outcome.status for outcome in afterwards} <= {HTTPStatus.OK, HTTPStatus.CREATED}, summary(afterwards)
+
+
+def test_status_lists_the_supervisor_and_every_instance_with_its_port_and_health(stack):
+    wait_until_healthy(stack)
+    status = stack.run("status").stdout
+
+    for name in ("supervisor", "auth-1", "auth-2", "todo-1", "todo-2", "nginx"):
+        assert f"{name} " in status
+    for variable in ("AUTH_PORT", "TODO_PORT"):
+        first = int(stack.env[variable])
+        for port in (first, first + 1):
+            assert f"127.0.0.1:{port} " in status
+    assert status.count("-> 200") == 5 + 2, status
+
+
+def test_instances_whose_ports_would_overlap_another_service_are_refused_with_a_hint(tmp_path):
+    overlapping = {"AUTH_PORT": "28001", "TODO_PORT": "28002", "AUTH_INSTANCES": "2", "TODO_INSTANCES": "1"}
+    env = os.environ | overlapping | {"STACK_VAR_DIR": str(tmp_path)}
+    refused = subprocess.run(
+        [sys.executable, str(STACK_SCRIPT), "status"], env=env, capture_output=True, text=True, check=False
+    )
+
+    assert refused.returncode == 1
+    assert "port 28002 would serve both AUTH_PORT+1 (auth instance 2) and TODO_PORT" in refused.stderr
+    assert "TODO_PORT=8011" in refused.stderr
