@@ -18,7 +18,8 @@ PYTEST_ARGS ?=
 COMPOSE := docker compose -f compose/docker-compose.yml --env-file compose/.env
 
 .PHONY: help setup keys up down status restart logs migrate superuser \
-        test test-auth test-todo test-e2e test-faults test-containers lint format bench compose-up compose-down clean
+        test test-auth test-todo test-e2e test-faults test-containers test-k8s lint format bench compose-up compose-down \
+        clean
 
 help: ## List every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,7 +51,7 @@ migrate: setup ## Apply both services' database migrations
 superuser: setup ## Create an admin user: make superuser SERVICE=auth|todo
 	@$(PYTHON) scripts/stack.py superuser --service $(or $(SERVICE),$(error set SERVICE=auth or SERVICE=todo))
 
-test: test-auth test-todo test-containers test-e2e test-faults ## Run every test (needs PostgreSQL on 127.0.0.1:5432)
+test: test-auth test-todo test-containers test-k8s test-e2e test-faults ## Run every test (needs PostgreSQL on 127.0.0.1:5432)
 
 test-auth: setup ## Run the auth service's tests
 	@echo "==> auth service tests (database $(AUTH_TEST_DATABASE_URL))"
@@ -71,6 +72,11 @@ test-faults: setup ## Kill, restart and cut off the database of a 2-instance sta
 test-containers: setup ## Check the compose stack and Dockerfiles statically (no Docker engine needed)
 	@echo "==> container checks"
 	@$(VENVS)/tools/bin/pytest tests/containers $(PYTEST_ARGS)
+
+test-k8s: setup ## Check the Kubernetes manifests offline: render, strict schemas, checkov, settings coverage
+	@scripts/bootstrap.sh k8s checkov
+	@echo "==> Kubernetes manifest checks"
+	@$(VENVS)/k8s/bin/pytest tests/k8s $(PYTEST_ARGS)
 
 lint: setup ## ruff lint and format check, Django system checks, no missing migrations
 	@$(VENVS)/tools/bin/ruff check .

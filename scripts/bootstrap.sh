@@ -15,6 +15,8 @@ declare -A requirements=(
   [todo]="todo_project/requirements-dev.txt"
   [tools]="tests/requirements.txt"
   [bench]="scripts/requirements-bench.txt"
+  [k8s]="tests/k8s/requirements.txt"
+  [checkov]="tests/k8s/requirements-checkov.txt"
 )
 # files whose content decides whether a venv is current
 declare -A inputs=(
@@ -22,6 +24,8 @@ declare -A inputs=(
   [todo]="todo_project/requirements.txt todo_project/requirements-dev.txt"
   [tools]="tests/requirements.txt"
   [bench]="scripts/requirements-bench.txt"
+  [k8s]="tests/k8s/requirements.txt"
+  [checkov]="tests/k8s/requirements-checkov.txt"
 )
 
 say() { printf '==> %s\n' "$*"; }
@@ -38,7 +42,7 @@ names=("$@")
 
 cd "$repo_root"
 for name in "${names[@]}"; do
-  [[ -n "${requirements[$name]:-}" ]] || die "unknown environment '$name' (auth, todo, tools or bench)"
+  [[ -n "${requirements[$name]:-}" ]] || die "unknown environment '$name' (auth, todo, tools, bench, k8s or checkov)"
   venv="$venvs_dir/$name"
   stamp="$venv/.requirements.sha256"
   # shellcheck disable=SC2086  # the inputs list is meant to split into file names

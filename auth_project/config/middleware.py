@@ -17,10 +17,19 @@ access_logger = logging.getLogger("access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+def from_trusted_proxy(remote_addr: str) -> bool:
+    """Whether the peer is one of TRUSTED_PROXY_IPS (addresses or networks)."""
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return False
+    return any(address in network for network in settings.TRUSTED_PROXY_IPS)
+
+
 def client_ip(request: HttpRequest) -> str:
     """Return the client address: the gateway's X-Real-IP when the request comes from a trusted proxy."""
     remote_addr = request.META.get("REMOTE_ADDR", "")
-    if remote_addr in settings.TRUSTED_PROXY_IPS:
+    if from_trusted_proxy(remote_addr):
         real_ip = request.META.get("HTTP_X_REAL_IP", "").strip()
         try:
             return str(ipaddress.ip_address(real_ip))

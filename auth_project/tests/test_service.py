@@ -1,5 +1,6 @@
 """Health, docs, admin, static files, request ids and JSON errors."""
 
+import ipaddress
 import json
 import logging
 from http import HTTPStatus
@@ -154,6 +155,17 @@ def test_each_request_writes_one_json_access_line_with_its_request_id(api_client
     assert line["status"] == HTTPStatus.OK
     assert line["client_ip"] == "192.0.2.9"
     assert isinstance(line["duration_ms"], float)
+
+
+@pytest.mark.parametrize(("peer", "client"), [("10.244.1.7", "192.0.2.9"), ("11.0.0.1", "11.0.0.1")])
+def test_x_real_ip_is_believed_only_from_a_peer_inside_a_trusted_network(api_client, settings, caplog, peer, client):
+    settings.TRUSTED_PROXY_IPS = (ipaddress.ip_network("10.0.0.0/8"),)
+
+    with caplog.at_level(logging.INFO, logger="access"):
+        api_client.get("/auth/health/", REMOTE_ADDR=peer, HTTP_X_REAL_IP="192.0.2.9")
+
+    (record,) = [record for record in caplog.records if record.name == "access"]
+    assert json.loads(JsonFormatter().format(record))["client_ip"] == client
 
 
 def test_cors_headers_are_off_unless_configured(api_client):

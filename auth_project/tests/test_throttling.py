@@ -155,6 +155,8 @@ def test_counters_live_in_a_cache_shared_by_all_workers(shared_cache, user, api_
 
 def test_spraying_many_usernames_does_not_wipe_another_usernames_spent_budget(shared_cache, api_client, settings, db):
     settings.LOGIN_RATE_PER_IP = ""
+    # An hour's window: the spray takes seconds, and a minute's window could end during it and reset the budget.
+    settings.LOGIN_RATE_PER_USERNAME = "3/h"
     for _ in range(3):
         login(api_client, "alice")
 

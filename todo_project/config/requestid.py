@@ -1,6 +1,7 @@
 """Request ids and JSON logs: one id per request, on every log line, echoed on the response, one access line each."""
 
 import contextvars
+import ipaddress
 import json
 import logging
 import re
@@ -22,10 +23,19 @@ access_logger = logging.getLogger("todos.access")
 _STANDARD_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
+def from_trusted_proxy(remote_addr: str) -> bool:
+    """Whether the peer is one of TRUSTED_PROXY_IPS (addresses or networks)."""
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return False
+    return any(address in network for network in settings.TRUSTED_PROXY_IPS)
+
+
 def client_ip(request: HttpRequest) -> str:
     """The caller's address: the gateway's X-Real-IP when the request came from a trusted proxy, else the peer."""
     remote_addr = request.META.get("REMOTE_ADDR", "")
-    if remote_addr in settings.TRUSTED_PROXY_IPS:
+    if from_trusted_proxy(remote_addr):
         return request.META.get("HTTP_X_REAL_IP") or remote_addr
     return remote_addr
 

@@ -1,6 +1,7 @@
 """Service plumbing: health, schema and docs, admin, JSON errors, request ids and logs."""
 
 import io
+import ipaddress
 import json
 import logging
 import socket
@@ -176,6 +177,18 @@ def test_x_real_ip_is_ignored_from_an_untrusted_peer(
 
     [line] = access_lines()
     assert line["client_ip"] == "198.51.100.7"
+
+
+@pytest.mark.parametrize(("peer", "client"), [("10.244.1.7", "203.0.113.9"), ("11.0.0.1", "11.0.0.1")])
+def test_x_real_ip_is_believed_only_from_a_peer_inside_a_trusted_network(
+    alice: APIClient, access_lines: Callable[[], list[dict[str, Any]]], settings: Any, peer: str, client: str
+) -> None:
+    settings.TRUSTED_PROXY_IPS = (ipaddress.ip_network("10.0.0.0/8"),)
+
+    alice.get("/todos/", HTTP_X_REAL_IP="203.0.113.9", REMOTE_ADDR=peer)
+
+    [line] = access_lines()
+    assert line["client_ip"] == client
 
 
 @pytest.mark.parametrize("path", ["/todos/nothing/here/", "/elsewhere", "/todos/static/missing.css"])

@@ -1,5 +1,6 @@
 """Settings shared by every environment; deploy-time values come from the environment (docs/configuration.md)."""
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -142,8 +143,11 @@ LOGIN_RATE_PER_USERNAME = os.environ.get("LOGIN_RATE_PER_USERNAME", "5/m")
 LOGIN_RATE_PER_IP = os.environ.get("LOGIN_RATE_PER_IP", "30/m")
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "config.middleware.ratelimit_client_ip"
-# Only the gateway may name the client (X-Real-IP); anybody else is taken at REMOTE_ADDR.
-TRUSTED_PROXY_IPS = frozenset(env_list("TRUSTED_PROXY_IPS", "127.0.0.1,::1"))
+# Only the gateway may name the client (X-Real-IP); anybody else is taken at REMOTE_ADDR. Addresses or networks
+# (a Kubernetes pod network, where the gateway's address changes), as gunicorn's forwarded_allow_ips takes them.
+TRUSTED_PROXY_IPS = tuple(
+    ipaddress.ip_network(item, strict=False) for item in env_list("TRUSTED_PROXY_IPS", "127.0.0.1,::1")
+)
 
 # ------------------------------------------------------------------------------ static files
 STATIC_URL = "/auth/static/"

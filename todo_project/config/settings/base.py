@@ -1,5 +1,6 @@
 """Settings shared by every environment; deploy-time values come from the environment (docs/configuration.md)."""
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -124,8 +125,11 @@ TEMPLATES = [
 
 # SECURITY
 # ------------------------------------------------------------------------------
-# Addresses of the gateway: only their X-Real-IP is believed (request logs) and only they may set X-Forwarded-*.
-TRUSTED_PROXY_IPS = frozenset(env_list("TRUSTED_PROXY_IPS", "127.0.0.1,::1"))
+# Addresses or networks of the gateway (a Kubernetes pod network, where its address changes): only their X-Real-IP
+# is believed (request logs) and only they may set X-Forwarded-*, as gunicorn's forwarded_allow_ips takes them.
+TRUSTED_PROXY_IPS = tuple(
+    ipaddress.ip_network(item, strict=False) for item in env_list("TRUSTED_PROXY_IPS", "127.0.0.1,::1")
+)
 # TLS ends at the proxy in front of the gateway, which says so with X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
