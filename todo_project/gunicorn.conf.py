@@ -4,7 +4,6 @@ import contextlib
 import ctypes
 import os
 import signal
-import socket
 import sys
 import time
 
@@ -79,19 +78,29 @@ def post_request(worker, req, environ, resp) -> None:
 
 def post_worker_init(worker) -> None:
     """On a graceful stop (SIGTERM), stop listening at once, then finish the requests in hand as gunicorn does."""
-    # gunicorn keeps the listening socket open until its workers have finished: connections the gateway opens
-    # meanwhile wait in the backlog, unanswered, and are reset at the end, after the gateway has sent a request
-    # it must not resend if it is a POST. Refused at once, the gateway sends them to another instance.
+    # gunicorn's workers keep their copies of the listening socket open until they have finished: connections
+    # the gateway opens meanwhile wait in the backlog, unanswered, and are reset at the end, after the gateway
+    # has sent a request it must not resend if it is a POST. Each worker closes its copy at once instead; the
+    # master closes its own before it signals them, so the port then refuses and the gateway goes to another
+    # instance. A reload (SIGHUP) also stops the old workers, but the master keeps its copy: still listening.
+    if not hasattr(worker, "set_accept_enabled"):
+        return  # only gthread workers (worker_class above) register their listeners with a poller
     graceful_stop = signal.getsignal(signal.SIGTERM)
+    accept = worker.accept
+
+    def accept_while_running(listener) -> None:
+        # A readiness event the poller reported just before the stop must not accept on a closed socket.
+        if worker.alive:
+            accept(listener)
 
     def stop_listening(signum: int, frame: object) -> None:
         graceful_stop(signum, frame)
-        if hasattr(worker, "set_accept_enabled"):
-            worker.set_accept_enabled(False)
+        worker.set_accept_enabled(False)
         for listener in worker.sockets:
             with contextlib.suppress(OSError):
-                listener.sock.shutdown(socket.SHUT_RD)
+                listener.sock.close()
 
+    worker.accept = accept_while_running
     signal.signal(signal.SIGTERM, stop_listening)
 
 

@@ -79,3 +79,29 @@ def test_tokens_from_before_and_after_a_key_rotation_both_work_at_the_todo_servi
     jwks = client.get("/auth/.well-known/jwks.json").json()
     assert {token_kid(before), token_kid(after)} <= {key["kid"] for key in jwks["keys"]}
     assert stack.pid("todo-1") == todo_pid, "the todo service kept running"
+
+
+def worker_pids(master: int) -> set[int]:
+    return {int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat") if _parent(stat) == master}
+
+
+def _parent(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def test_a_reload_of_a_services_workers_keeps_it_listening(client, user, stack):
+    # A stopping worker closes its copy of the listening socket at once (gunicorn.conf.py); on a reload the
+    # master keeps its own, so the new workers must still be reachable.
+    master = stack.pid("todo-1")
+    old_workers = worker_pids(master)
+    os.kill(master, signal.SIGHUP)
+    deadline = time.monotonic() + 30
+    while worker_pids(master) & old_workers or len(worker_pids(master)) < len(old_workers):
+        assert time.monotonic() < deadline, "the reload did not replace the workers"
+        time.sleep(0.2)
+
+    assert client.get("/todos/", headers=user.auth).status_code == HTTPStatus.OK
+    assert stack.pid("todo-1") == master

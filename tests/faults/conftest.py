@@ -134,7 +134,6 @@ def stack(postgres: PostgresServer) -> Iterator[Stack]:
         "TODO_DATABASE_URL": postgres.url("todo"),
         "DJANGO_ENV": "development",
         "GATEWAY_RATE_LIMITS": "off",
-        "GUNICORN_WORKERS": "1",
     }
     for name in ("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"):
         env.pop(name, None)
