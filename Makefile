@@ -17,8 +17,9 @@ TODO_TEST_DATABASE_URL ?= $(TEST_POSTGRES_URL)/todo
 PYTEST_ARGS ?=
 COMPOSE := docker compose -f compose/docker-compose.yml --env-file compose/.env
 
-.PHONY: help setup keys up down status logs migrate superuser \
-        test test-auth test-todo test-e2e test-containers test-k8s lint format openapi bench compose-up compose-down clean
+.PHONY: help setup keys up down status restart logs migrate superuser \
+        test test-auth test-todo test-e2e test-faults test-containers test-k8s lint format openapi bench compose-up \
+        compose-down clean
 
 help: ## List every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,14 +30,17 @@ setup: ## Create or update the virtual environments (.venvs/auth, todo, tools)
 keys: setup ## Create a development signing key pair in var/keys when none exists
 	@scripts/dev-keys.sh
 
-up: ## Start the whole stack in the background: gateway on :8080 (GATEWAY_PORT), both services, event relay and consumer
+up: ## Start the stack in the background under a supervisor (gateway :8080; AUTH_INSTANCES, TODO_INSTANCES)
 	@$(PYTHON) scripts/stack.py up
 
 down: ## Stop everything `make up` started
 	@$(PYTHON) scripts/stack.py down
 
-status: ## Show what is running, the outbox backlog and the health checks
+status: ## Show every process (each instance, relay, consumer, gateway, supervisor), its health, the outbox backlog
 	@$(PYTHON) scripts/stack.py status
+
+restart: ## Restart every instance one at a time, each after the one before answers its health check again
+	@$(PYTHON) scripts/stack.py restart
 
 logs: ## Show the recent logs of the gateway, both services, the relay and the consumer (FOLLOW=1 to follow)
 	@$(PYTHON) scripts/stack.py logs $(if $(FOLLOW),-f)
@@ -47,7 +51,7 @@ migrate: setup ## Apply both services' database migrations
 superuser: setup ## Create an admin user: make superuser SERVICE=auth|todo
 	@$(PYTHON) scripts/stack.py superuser --service $(or $(SERVICE),$(error set SERVICE=auth or SERVICE=todo))
 
-test: test-auth test-todo test-containers test-k8s test-e2e ## Run every test (needs PostgreSQL on 127.0.0.1:5432)
+test: test-auth test-todo test-containers test-k8s test-e2e test-faults ## Run every test (needs PostgreSQL on 127.0.0.1:5432)
 
 test-auth: setup ## Run the auth service's tests
 	@echo "==> auth service tests (database $(AUTH_TEST_DATABASE_URL))"
@@ -60,6 +64,10 @@ test-todo: setup ## Run the todo service's tests
 test-e2e: setup ## Run the end-to-end tests against a real stack (nginx, gunicorn, PostgreSQL)
 	@echo "==> end-to-end tests"
 	@$(VENVS)/tools/bin/pytest tests/e2e $(PYTEST_ARGS)
+
+test-faults: setup ## Kill, restart and cut off the database of a 2-instance stack under load (private PostgreSQL)
+	@echo "==> fault tests"
+	@$(VENVS)/tools/bin/pytest tests/faults $(PYTEST_ARGS)
 
 test-containers: setup ## Check the compose stack and Dockerfiles statically (no Docker engine needed)
 	@echo "==> container checks"

@@ -2,8 +2,10 @@
 
 It starts its own stack (scripts/stack.py, var/bench/, its own ports) on PostgreSQL with production
 settings and the rate limits lifted, seeds a user and todos through the API, then drives each scenario
-with wrk: a warm-up, then fixed-length runs at 50 connections, each scenario twice. The report holds
-requests per second, latency percentiles, unexpected responses and each process's peak memory.
+with wrk: a warm-up, then fixed-length runs at 50 connections, each scenario twice. Then it starts the
+stack again with two instances per service and runs the scaling scenarios once more. The report holds
+requests per second, latency percentiles, unexpected responses, each process's peak memory and the
+scaling factor from one instance per service to two.
 """
 
 from __future__ import annotations
@@ -31,12 +33,16 @@ DATABASES = {"auth": "bench_auth", "todo": "bench_todo"}
 PORTS = {
     "gateway": int(os.environ.get("BENCH_GATEWAY_PORT", "18080")),
     "auth": int(os.environ.get("BENCH_AUTH_PORT", "18001")),
-    "todo": int(os.environ.get("BENCH_TODO_PORT", "18002")),
+    # Ten ports apart: each service's instances take consecutive ports.
+    "todo": int(os.environ.get("BENCH_TODO_PORT", "18011")),
 }
 PASSWORD = "bench-Password-9f2c1e"
 SEEDED_TODOS = 100
 CONNECTIONS = 50
 THREADS = 2
+# Run again with this many instances of each service, to measure how throughput scales.
+SCALED_INSTANCES = 2
+SCALING_SCENARIOS = ("list", "create", "login")
 
 # What the stack runs with during the benchmark; the report prints it. The gateway's rate limits are lifted
 # because all the load comes from one address; the login throttles stay on (only failed logins spend them).
@@ -111,9 +117,10 @@ def check_tools() -> None:
         sys.exit(f"bench: PostgreSQL at {POSTGRES_URL} does not answer ({error}); set BENCH_POSTGRES_URL")
 
 
-def stack(command: str) -> None:
+def stack(command: str, instances: int = 1) -> None:
+    counts = {"AUTH_INSTANCES": str(instances), "TODO_INSTANCES": str(instances)}
     subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "stack.py"), command], check=True, env=os.environ | STACK_ENV
+        [sys.executable, str(REPO / "scripts" / "stack.py"), command], check=True, env=os.environ | STACK_ENV | counts
     )
 
 
@@ -396,12 +403,40 @@ def hasher_description() -> str:
     return lines[-1] if lines else f"unknown ({result.stderr.strip()[-200:]})"
 
 
+def measure(chosen: list[Scenario], gateway: str, warmup: int, seconds: int, repeats: int) -> list[dict]:
+    """Warm up and run each scenario, printing each run; the results as the report stores them."""
+    results = []
+    for scenario in chosen:
+        say(f"{scenario.title}: warm-up {warmup}s, then {repeats} x {seconds}s at {scenario.connections} connections")
+        run_wrk(scenario, warmup, gateway)
+        runs = [run_wrk(scenario, seconds, gateway) for _ in range(repeats)]
+        for run in runs:
+            print(
+                f"    {run['rps']:8.0f} req/s  p50 {run['p50_us'] / 1000:6.1f} ms  "
+                f"p99 {run['p99_us'] / 1000:6.1f} ms  errors {run['errors']}"
+            )
+        # header names only: the report must not carry the benchmark's bearer token
+        results.append({"scenario": asdict(scenario) | {"headers": sorted(scenario.headers)}, "runs": runs})
+    return results
+
+
+def measure_scaled(seeded: dict, gateway: str, warmup: int, seconds: int, repeats: int, only: set[str]) -> dict:
+    """Start the stack again with SCALED_INSTANCES of each service and run the scaling scenarios on it."""
+    say(f"restarting the stack with {SCALED_INSTANCES} instances per service")
+    stack("down")
+    stack("up", instances=SCALED_INSTANCES)
+    seeded = seeded | {"access": login(gateway, seeded["username"])["access"]}
+    chosen = [scenario for scenario in scenarios(seeded) if scenario.key in SCALING_SCENARIOS and scenario.key in only]
+    return {"instances": SCALED_INSTANCES, "results": measure(chosen, gateway, warmup, seconds, repeats)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs, once each: under a minute")
     parser.add_argument("--seconds", type=int, help="length of each measured run (default 10, quick 2)")
     parser.add_argument("--keep", action="store_true", help="leave the benchmark's stack running afterwards")
     parser.add_argument("--only", help="comma-separated scenario keys to run (default: all)")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the run with two instances per service")
     options = parser.parse_args()
     seconds = options.seconds or (2 if options.quick else 10)
     repeats = 1 if options.quick else 2
@@ -419,28 +454,14 @@ def main() -> None:
         say(f"seeding a user and {SEEDED_TODOS} todos")
         seeded = seed(gateway)
         chosen = scenarios(seeded)
-        if options.only:
-            wanted = set(options.only.split(","))
-            chosen = [scenario for scenario in chosen if scenario.key in wanted]
-        results = []
+        wanted = set(options.only.split(",")) if options.only else {scenario.key for scenario in chosen}
+        chosen = [scenario for scenario in chosen if scenario.key in wanted]
         sampler = MemorySampler()
         sampler.start()
-        for scenario in chosen:
-            say(
-                f"{scenario.title}: warm-up {warmup}s, then {repeats} x {seconds}s "
-                f"at {scenario.connections} connections"
-            )
-            run_wrk(scenario, warmup, gateway)
-            runs = [run_wrk(scenario, seconds, gateway) for _ in range(repeats)]
-            for run in runs:
-                print(
-                    f"    {run['rps']:8.0f} req/s  p50 {run['p50_us'] / 1000:6.1f} ms  "
-                    f"p99 {run['p99_us'] / 1000:6.1f} ms  errors {run['errors']}"
-                )
-            # header names only: the report must not carry the benchmark's bearer token
-            results.append({"scenario": asdict(scenario) | {"headers": sorted(scenario.headers)}, "runs": runs})
+        results = measure(chosen, gateway, warmup, seconds, repeats)
         memory = memory_report()
         stack_memory = sampler.stop()
+        scaled = measure_scaled(seeded, gateway, warmup, seconds, repeats, wanted) if not options.no_scaling else None
     finally:
         if not options.keep:
             say("stopping the benchmark stack")
@@ -460,6 +481,7 @@ def main() -> None:
         },
         "machine": bench_report.machine_description(),
         "results": results,
+        "scaling": scaled,
         "memory": memory,
         "stack_memory": stack_memory,
         "elapsed_seconds": round(time.monotonic() - started, 1),
@@ -468,6 +490,8 @@ def main() -> None:
     summary = {result["scenario"]["key"]: bench_report.summarise(result) for result in report["results"]}
     for label, value in bench_report.ratios(summary):
         print(f"    {label}: {value:.2f}")
+    for row in bench_report.scaling_rows(report):
+        print(f"    {row['title']}: x{row['factor']:.2f} with {row['instances']} instances per service")
     say(f"done in {report['elapsed_seconds']} s: docs/benchmarks.md, docs/benchmarks.json, docs/benchmarks.png")
 
 

@@ -69,7 +69,8 @@ def summarise(result: dict) -> dict:
 
 def largest_worker_mb(memory: dict[str, list[dict]]) -> float:
     """The largest peak resident size among the gunicorn processes (masters and workers)."""
-    sizes = [entry["peak_mb"] for role, entries in memory.items() if role in ("auth", "todo") for entry in entries]
+    services = ("auth", "todo")
+    sizes = [entry["peak_mb"] for role, entries in memory.items() if role.startswith(services) for entry in entries]
     return max(sizes, default=0.0)
 
 
@@ -191,6 +192,34 @@ def write_chart(summary: dict[str, dict], path: Path) -> None:
     plt.close(figure)
 
 
+def scaling_rows(report: dict) -> list[dict]:
+    """Each scaling scenario's throughput with one instance per service and with several, and their ratio."""
+    scaling = report.get("scaling")
+    if not scaling:
+        return []
+    single = {result["scenario"]["key"]: summarise(result) for result in report["results"]}
+    rows = []
+    for result in scaling["results"]:
+        scaled = summarise(result)
+        base = single.get(scaled["key"])
+        if base and base["rps"]:
+            rows.append(
+                scaled
+                | {"instances": scaling["instances"], "rps_single": base["rps"], "factor": scaled["rps"] / base["rps"]}
+            )
+    return rows
+
+
+SCALING_NOTE = """\
+Why the factor is at most 1 here: the stack's processes and wrk share the same 2 cores, and one instance
+per service already runs two gunicorn workers per service, enough to keep both cores busy. The list and
+create scenarios are bound by CPU (Python in the workers, nginx, PostgreSQL, wrk itself) and the login
+scenario by the Argon2id hash, CPU and memory too; a second instance adds processes that compete for the
+same cores, with their own connections and caches, so throughput stays level or drops. More instances
+pay off where they bring more cores (a bigger machine, pods spread over nodes); on one machine their
+value is availability: a killed or restarting instance costs no request (`make test-faults`)."""
+
+
 def markdown(report: dict, summary: dict[str, dict], kept_notes: str) -> str:
     settings, machine = report["settings"], report["machine"]
     lines = [
@@ -234,6 +263,25 @@ def markdown(report: dict, summary: dict[str, dict], kept_notes: str) -> str:
         "",
     ]
     lines += [f"- {label}: **{value:.2f}**" for label, value in ratios(summary)]
+    rows = scaling_rows(report)
+    if rows:
+        instances = rows[0]["instances"]
+        lines += [
+            "",
+            f"## {instances} instances per service",
+            "",
+            f"The same scenarios with `AUTH_INSTANCES={instances} TODO_INSTANCES={instances}` (each instance its own",
+            "gunicorn master with the same workers), through the gateway's least-connections balancing.",
+            "",
+            "| scenario | req/s, 1 instance | req/s, " + f"{instances} instances | scaling factor | p99 ms | errors |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for row in rows:
+            lines.append(
+                f"| {row['title']} | {row['rps_single']:.0f} | {row['rps']:.0f} | {row['factor']:.2f} | "
+                f"{row['p99_ms']:.1f} | {row['errors']} |"
+            )
+        lines += ["", SCALING_NOTE]
     lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     for what, measured, met in targets(summary, report):
         lines.append(f"| {what} | {measured} | {'yes' if met else 'not run' if met is None else '**no**'} |")

@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 """Run the whole stack locally: both services, their event relay and consumer, behind the nginx gateway (`make up`).
 
-Usage: python3 scripts/stack.py up|down|status|logs [-f]|migrate|superuser --service auth|todo
+Usage: python3 scripts/stack.py up|down|status|restart|logs [-f]|migrate|superuser --service auth|todo
+       python3 scripts/stack.py stop [--kill] NAME | start NAME     (hold one process down, let it run again)
        python3 scripts/stack.py manage --service auth|todo -- <manage.py arguments>
+
+`up` starts a supervisor in the background (`stack.py supervise`) that runs every instance of every
+component (scripts/stackrun/components.py: AUTH_INSTANCES and TODO_INSTANCES gunicorn masters, the outbox
+relay, the event consumer, nginx) and starts again any that exits, unless `stop` holds it down.
 
 Standard library only, so it runs with the system python3 before any virtual environment exists.
 Everything it makes lives under STACK_VAR_DIR (default: the repository's var/), so tests and the
@@ -11,6 +16,7 @@ benchmark run isolated stacks side by side. Settings come from the environment: 
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,8 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stackrun import gateway, processes
+from stackrun import components, gateway, processes, rolling
 from stackrun.config import REPO, SERVICES, StackConfig, StackError, say
+from stackrun.supervisor import Supervisor
 
 
 def ensure_virtualenvs() -> None:
@@ -63,67 +70,107 @@ def print_urls(config: StackConfig) -> None:
         f"todo API     {base}/todos/  (docs {base}/todos/docs/, admin {base}/todos/admin/)",
         f"settings     {config.django_env}; logs: python3 scripts/stack.py logs (make logs)",
         "admin user   make superuser SERVICE=auth   (or SERVICE=todo)",
+        "status       make status; make restart restarts each instance in turn",
         "stop         make down",
     ]
     print("\n".join(f"    {line}" for line in lines))
 
 
 def command_up(config: StackConfig) -> None:
-    running = processes.running(config)
-    if running.keys() == set(processes.COMPONENTS):
-        say(f"the stack is already running ({processes.describe(running)}); nothing changed")
-        print_urls(config.with_saved_ports())
+    supervisor = processes.supervisor_pid(config)
+    if supervisor is not None:
+        saved = config.with_saved_ports()
+        if held := release_holds(saved):
+            say(f"letting the supervisor start what `stack.py stop` held down: {', '.join(held)}")
+            for name in held:
+                wait_until_started(saved, name)
+        running = processes.describe(processes.running(saved))
+        say(f"the stack is already running (supervisor pid {supervisor}: {running})")
+        if saved.instances != config.instances:
+            say("to change the number of instances: make down, then make up with the new *_INSTANCES")
+        print_urls(saved)
         return
-    if running:
-        say(f"partly running ({processes.describe(running)}); starting the rest")
+    stray = processes.leftovers(config)
+    if stray:
+        say(f"found stack processes without their supervisor ({processes.describe(stray)}): stopping them first")
+        processes.stop_all(config)
     config.make_folders()
+    release_holds(config)
     ensure_virtualenvs()
     nginx = gateway.ensure_nginx()
     ensure_signing_keys(config)
     migrate(config)
     collect_static(config)
-    for service in SERVICES:
-        if service not in running:
-            processes.start_service(config, service)
-    for service in SERVICES:
-        processes.wait_until_healthy(config, service, f"{config.service_url(service)}{SERVICES[service].prefix}health/")
-    for worker in processes.WORKERS:
-        if worker not in running:
-            processes.start_worker(config, worker)
-    if "nginx" not in running:
-        gateway.render(config)
-        gateway.check(config, nginx)
-        processes.start_nginx(config, nginx)
-    processes.wait_until_healthy(config, "nginx", f"{config.gateway_url}/healthz")
-    for service in SERVICES:
-        processes.wait_until_healthy(config, service, f"{config.gateway_url}{SERVICES[service].prefix}health/")
+    for instance in components.instances(config):
+        if port := instance.port(config):
+            processes.ensure_port_free(port, instance.name)
+    gateway.render(config)
+    gateway.check(config, nginx)
     config.save_state()
+    counts = ", ".join(f"{spec.name} x{components.count(config, spec)}" for spec in components.COMPONENTS)
+    say(f"starting {counts} ({config.django_env} settings)")
+    supervisor = processes.start_supervisor(config)
+    for instance in components.instances(config):
+        url = instance.health_url(config)
+        if url:
+            processes.wait_until_healthy(config, supervisor, instance.name, url, instance.log_file(config))
+    for service in SERVICES:
+        url = f"{config.gateway_url}{SERVICES[service].prefix}health/"
+        processes.wait_until_healthy(config, supervisor, service, url)
     say(f"the stack is up: {processes.describe(processes.running(config))}")
     print_urls(config)
 
 
-def command_down(config: StackConfig) -> None:
-    if not processes.running(config):
-        say("nothing is running")
-    processes.stop_all(config)
+def release_holds(config: StackConfig) -> list[str]:
+    """Forget every `stack.py stop`; returns the names that were held."""
+    held = sorted(path.stem for path in config.run_dir.glob("*.held")) if config.run_dir.exists() else []
+    for name in held:
+        config.hold_file(name).unlink(missing_ok=True)
+    return held
 
 
-def command_status(config: StackConfig) -> int:
-    config = config.with_saved_ports()
-    running = processes.running(config)
-    for component in processes.COMPONENTS:
-        state = f"running (pid {running[component]})" if component in running else "stopped"
-        print(f"{component:8} {state}")
-    if running:
-        print_outbox_backlog(config)
-    if "nginx" not in running:
-        return 0 if not running else 1
-    healthy = True
-    for path in ["/healthz", *(f"{spec.prefix}health/" for spec in SERVICES.values())]:
-        status = processes.http_status(f"{config.gateway_url}{path}")
-        healthy = healthy and status == 200
-        print(f"GET {config.gateway_url}{path} -> {status or 'no answer'}")
-    return 0 if healthy else 1
+def find_instance(config: StackConfig, name: str) -> components.Instance:
+    for instance in components.instances(config):
+        if instance.name == name:
+            return instance
+    names = ", ".join(instance.name for instance in components.instances(config))
+    raise StackError(f"no process is called {name!r}; the stack runs {names}")
+
+
+def wait_until_started(config: StackConfig, name: str) -> int:
+    instance = find_instance(config, name)
+    deadline = time.monotonic() + processes.START_TIMEOUT
+    while (pid := processes.instance_pid(config, instance)) is None:
+        if time.monotonic() > deadline:
+            raise StackError(f"{name} did not start within {processes.START_TIMEOUT:.0f} s: see make logs")
+        time.sleep(0.1)
+    return pid
+
+
+def command_stop(config: StackConfig, name: str, kill: bool) -> None:
+    """Stop one process and hold it down (the supervisor does not start it again) until `start` or `up`."""
+    if processes.supervisor_pid(config) is None:
+        raise StackError("the stack is not running (no supervisor): make up starts it")
+    instance = find_instance(config, name)
+    config.hold_file(name).touch()
+    pid = processes.instance_pid(config, instance)
+    if pid is None:
+        say(f"{name} is not running; it stays down until stack.py start {name}")
+        return
+    stop_signal = signal.SIGKILL if kill else instance.spec.stop_signal
+    say(f"{name}: sending {stop_signal.name} to pid {pid}; held down until stack.py start {name}")
+    os.kill(pid, stop_signal)
+    if not processes.wait_until_gone(pid, processes.STOP_TIMEOUT):
+        raise StackError(f"{name} (pid {pid}) did not stop within {processes.STOP_TIMEOUT:.0f} s")
+
+
+def command_start(config: StackConfig, name: str) -> None:
+    """Let the supervisor start a process that `stop` held down, and wait until it runs."""
+    if processes.supervisor_pid(config) is None:
+        raise StackError("the stack is not running (no supervisor): make up starts it")
+    find_instance(config, name)
+    config.hold_file(name).unlink(missing_ok=True)
+    say(f"{name}: running (pid {wait_until_started(config, name)})")
 
 
 def print_outbox_backlog(config: StackConfig) -> None:
@@ -141,6 +188,43 @@ def print_outbox_backlog(config: StackConfig) -> None:
     )
     lines = (completed.stdout or completed.stderr).strip().splitlines() or ["no answer"]
     print(lines[-1] if completed.returncode == 0 else f"outbox: unknown ({lines[-1]})")
+
+
+def command_down(config: StackConfig) -> None:
+    if not processes.leftovers(config):
+        say("nothing is running")
+    processes.stop_all(config)
+
+
+def command_status(config: StackConfig) -> int:
+    """One line per process, with its pid, port and health; exit 0 when all are up and healthy or all stopped."""
+    config = config.with_saved_ports()
+    supervisor = processes.supervisor_pid(config)
+    print(f"{'supervisor':12} {f'running (pid {supervisor})' if supervisor else 'stopped'}")
+    states = [supervisor is not None]
+    for instance in components.instances(config):
+        pid = processes.instance_pid(config, instance)
+        port = instance.port(config)
+        held = config.hold_file(instance.name).exists()
+        state = f"running (pid {pid})" if pid else "held (stack.py stop)" if held else "stopped"
+        line = f"{instance.name:12} {state:22}"
+        healthy = pid is not None or held
+        if port:
+            line += f" 127.0.0.1:{port:<6}"
+        if pid and (url := instance.health_url(config)):
+            status = processes.http_status(url)
+            healthy = status == 200
+            line += f" GET {url.split(str(port), 1)[-1]} -> {status or 'no answer'}"
+        print(line)
+        states.append(healthy)
+    if states[0]:
+        print_outbox_backlog(config)
+    if states[0] and all(states):
+        for path in (f"{spec.prefix}health/" for spec in SERVICES.values()):
+            status = processes.http_status(f"{config.gateway_url}{path}")
+            states.append(status == 200)
+            print(f"GET {config.gateway_url}{path} -> {status or 'no answer'}")
+    return 0 if all(states) or not any(states) else 1
 
 
 def command_logs(config: StackConfig, follow: bool, lines: int) -> None:
@@ -177,7 +261,14 @@ def main(argv: list[str]) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="set up what is missing and start the stack in the background")
     commands.add_parser("down", help="stop everything `up` started")
-    commands.add_parser("status", help="show what runs and whether it answers")
+    commands.add_parser("status", help="show every process, its port and whether it answers")
+    commands.add_parser("restart", help="restart every instance in turn, each once the one before is ready")
+    commands.add_parser("supervise", help="run and watch every process (up starts it in the background)")
+    stop = commands.add_parser("stop", help="stop one process (make status names them) and hold it down")
+    stop.add_argument("name", help="for example relay, consumer or todo-2")
+    stop.add_argument("--kill", action="store_true", help="SIGKILL instead of a graceful stop")
+    start = commands.add_parser("start", help="let the supervisor start a process `stop` held down")
+    start.add_argument("name")
     logs = commands.add_parser("logs", help="show the end of each log")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     logs.add_argument("-n", "--lines", type=int, default=20, help="lines per log (default 20)")
@@ -190,13 +281,23 @@ def main(argv: list[str]) -> int:
     options = parser.parse_args(argv)
 
     try:
-        config = StackConfig.from_environment(os.environ)
+        count_variables = {spec.name: spec.count_variable for spec in components.COMPONENTS if spec.count_variable}
+        config = StackConfig.from_environment(os.environ, count_variables)
         if options.command == "up":
             command_up(config)
         elif options.command == "down":
             command_down(config)
         elif options.command == "status":
             return command_status(config)
+        elif options.command == "restart":
+            rolling.restart_all(config.with_saved_ports())
+            say("every instance restarted")
+        elif options.command == "stop":
+            command_stop(config.with_saved_ports(), options.name, options.kill)
+        elif options.command == "start":
+            command_start(config.with_saved_ports(), options.name)
+        elif options.command == "supervise":
+            Supervisor(config.with_saved_ports()).run()
         elif options.command == "logs":
             command_logs(config, options.follow, options.lines)
         elif options.command == "migrate":

@@ -1,6 +1,13 @@
 """gunicorn settings for the todo service, from the environment (docs/configuration.md)."""
 
+import contextlib
+import ctypes
 import os
+import signal
+import sys
+import time
+
+import gunicorn.http.parser
 
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('TODO_PORT', '8002')}")
@@ -12,7 +19,7 @@ worker_class = "gthread"
 # 2 x 2 and 30% faster than 2 x 4; docs/benchmarks.md). Idle keepalive connections still wait in the
 # worker's poller, not in a thread.
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
-# Longer than the gateway's upstream keepalive_timeout (60 s), so the gateway closes idle connections first.
+# Longer than the gateway's upstream keepalive_timeout (1 s), so the gateway closes idle connections first.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
@@ -34,3 +41,79 @@ control_socket_disable = True
 limit_request_line = 8190
 limit_request_fields = 32768
 limit_request_field_size = 8190
+
+
+# ---------------------------------------------------------------------------- hooks (twins in both services)
+# gunicorn drains at most 64 KiB of a body the application did not read before it reuses the connection,
+# yet it has already answered "Connection: keep-alive"; when the drain gives up it closes the socket, and the
+# gateway, which took the promise, sends another user's request down a dead connection (a 502 it rightly
+# does not retry for a POST). A body that large may be refused unread (a 413, a 401), so its answer says
+# "Connection: close" instead, and the gateway opens a new connection for the next request.
+KEEPALIVE_DRAIN_LIMIT = getattr(gunicorn.http.parser, "_DRAIN_MAX_BYTES", 64 * 1024)
+# Before closing such a connection, read what is left of the body for a moment (a "lingering close", as nginx
+# does): a socket closed with unread bytes sends a reset, which can destroy the answer on its way back.
+LINGER_SECONDS = 1.0
+LINGER_MAX_BYTES = 2 * 1024 * 1024
+PR_SET_PDEATHSIG = 1
+
+
+def pre_request(worker, req) -> None:
+    """Announce Connection: close for a request whose body gunicorn may not be able to drain afterwards."""
+    headers = dict(req.headers)
+    length = headers.get("CONTENT-LENGTH", "0")
+    if "TRANSFER-ENCODING" in headers or not length.isdigit() or int(length) >= KEEPALIVE_DRAIN_LIMIT:
+        req.must_close = True
+
+
+def post_request(worker, req, environ, resp) -> None:
+    """Read the rest of an unread body before gunicorn closes the connection, for at most a second."""
+    sock = getattr(req.unreader, "sock", None)
+    if not req.must_close or req.body is None or sock is None:
+        return
+    deadline = time.monotonic() + LINGER_SECONDS
+    drained = 0
+    with contextlib.suppress(OSError):
+        while drained < LINGER_MAX_BYTES and (remaining := deadline - time.monotonic()) > 0:
+            sock.settimeout(remaining)
+            chunk = req.body.read(64 * 1024)
+            if not chunk:
+                break
+            drained += len(chunk)
+
+
+def post_worker_init(worker) -> None:
+    """On a graceful stop (SIGTERM), stop listening at once, then finish the requests in hand as gunicorn does."""
+    # gunicorn's workers keep their copies of the listening socket open until they have finished: connections
+    # the gateway opens meanwhile wait in the backlog, unanswered, and are reset at the end, after the gateway
+    # has sent a request it must not resend if it is a POST. Each worker closes its copy at once instead; the
+    # master closes its own before it signals them, so the port then refuses and the gateway goes to another
+    # instance. A reload (SIGHUP) also stops the old workers, but the master keeps its copy: still listening.
+    if not hasattr(worker, "set_accept_enabled"):
+        return  # only gthread workers (worker_class above) register their listeners with a poller
+    graceful_stop = signal.getsignal(signal.SIGTERM)
+    accept = worker.accept
+
+    def accept_while_running(listener) -> None:
+        # A readiness event the poller reported just before the stop must not accept on a closed socket.
+        if worker.alive:
+            accept(listener)
+
+    def stop_listening(signum: int, frame: object) -> None:
+        graceful_stop(signum, frame)
+        worker.set_accept_enabled(False)
+        for listener in worker.sockets:
+            with contextlib.suppress(OSError):
+                listener.sock.close()
+
+    worker.accept = accept_while_running
+    signal.signal(signal.SIGTERM, stop_listening)
+
+
+def post_fork(server, worker) -> None:
+    """Make a worker die with its master, so a killed master frees the port at once instead of hanging it."""
+    # Orphaned workers would keep the listening socket open while they wind down for graceful_timeout: new
+    # connections would queue in its backlog unanswered and the gateway would wait instead of retrying.
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != server.pid:
+            os._exit(1)

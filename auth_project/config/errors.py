@@ -3,6 +3,7 @@
 import logging
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.decorators.csrf import csrf_exempt
@@ -14,6 +15,10 @@ from accounts.keyring import KeyringError
 
 logger = logging.getLogger(__name__)
 
+# How long a client should wait before retrying while the database is unreachable: PostgreSQL restarts in a
+# few seconds, and Django opens a new connection on the next request once it is back.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, plus JSON for Django's mid-view refusals and for a missing keyring."""
@@ -22,12 +27,24 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return response
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": "Request body is too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return database_unavailable(exc)
     if isinstance(exc, KeyringError):
         logger.error("signing keys unavailable", extra={"error": str(exc)})
         return Response({"detail": "Signing keys are unavailable."}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, SuspiciousOperation):
         return Response({"detail": "Bad request."}, status=status.HTTP_400_BAD_REQUEST)
     return None
+
+
+def database_unavailable(exc: Exception) -> Response:
+    """503 with Retry-After while the database cannot be reached (restarting, failing over), never a 500."""
+    logger.warning("database unavailable", extra={"error": str(exc).strip()})
+    return Response(
+        {"detail": "The database is unavailable; try again shortly."},
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

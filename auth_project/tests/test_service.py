@@ -37,6 +37,27 @@ def test_health_is_a_json_503_when_the_database_does_not_answer(api_client):
     assert response.json()["status"] == "unavailable"
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="points the PostgreSQL connection at a closed port")
+def test_an_api_request_while_the_database_is_unreachable_is_a_json_503_with_retry_after(api_client):
+    real_port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = "1"
+    try:
+        response = api_client.post(
+            "/auth/register/",
+            {"username": "kept", "email": "kept@example.com", "password": "correct-horse-battery-9"},
+            format="json",
+        )
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = real_port
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response["Retry-After"] == "5"
+    assert response.json() == {"detail": "The database is unavailable; try again shortly."}
+
+
 def test_an_unknown_path_is_a_json_404(api_client):
     response = api_client.get("/auth/nothing-here/")
 

@@ -4,7 +4,7 @@ import json
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -41,10 +41,6 @@ class ServiceSpec:
     def python(self) -> Path:
         return self.venv / "bin" / "python"
 
-    @property
-    def gunicorn(self) -> Path:
-        return self.venv / "bin" / "gunicorn"
-
 
 SERVICES = {
     "auth": ServiceSpec("auth", REPO / "auth_project", "/auth/", "AUTH_PORT", 8001),
@@ -52,11 +48,39 @@ SERVICES = {
 }
 
 
+MAX_INSTANCES = 16
+
+
 def _port(environ: Mapping[str, str], name: str, default: int) -> int:
     value = environ.get(name) or str(default)
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise StackError(f"{name}={value!r} is not a port number")
     return int(value)
+
+
+def _count(environ: Mapping[str, str], name: str) -> int:
+    value = environ.get(name) or "1"
+    if not value.isdigit() or not 1 <= int(value) <= MAX_INSTANCES:
+        raise StackError(f"{name}={value!r}: use a number of instances from 1 to {MAX_INSTANCES}")
+    return int(value)
+
+
+def _check_ports(gateway_port: int, ports: Mapping[str, int], instances: Mapping[str, int]) -> None:
+    """Each service's instances take consecutive ports from its *_PORT; no two may meet."""
+    taken = {gateway_port: "GATEWAY_PORT"}
+    for service, first in ports.items():
+        variable = SERVICES[service].port_variable
+        for index in range(instances.get(service, 1)):
+            port = first + index
+            label = variable if index == 0 else f"{variable}+{index} ({service} instance {index + 1})"
+            if port in taken:
+                raise StackError(
+                    f"port {port} would serve both {taken[port]} and {label}: each service's instances use "
+                    "consecutive ports from its *_PORT, so space them apart (for example TODO_PORT=8011)"
+                )
+            if port > 65535:
+                raise StackError(f"{label} would need port {port}, beyond 65535")
+            taken[port] = label
 
 
 @dataclass(frozen=True)
@@ -70,9 +94,14 @@ class StackConfig:
     django_env: str
     rate_limits: str
     cors_origins: str
+    # Instances per component that runs more than one (components.py): {"auth": 2, "todo": 2}.
+    instances: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> "StackConfig":
+    def from_environment(
+        cls, environ: Mapping[str, str], count_variables: Mapping[str, str] | None = None
+    ) -> "StackConfig":
+        """Read and check the settings; count_variables maps a component to its *_INSTANCES variable."""
         django_env = environ.get("DJANGO_ENV") or "development"
         if django_env not in SETTINGS_MODULES:
             raise StackError(f"DJANGO_ENV={django_env!r}: use development or production")
@@ -81,8 +110,8 @@ class StackConfig:
             raise StackError(f"GATEWAY_RATE_LIMITS={rate_limits!r}: use on or off")
         ports = {name: _port(environ, spec.port_variable, spec.default_port) for name, spec in SERVICES.items()}
         gateway_port = _port(environ, "GATEWAY_PORT", 8080)
-        if len({gateway_port, *ports.values()}) != 3:
-            raise StackError(f"GATEWAY_PORT, AUTH_PORT and TODO_PORT must differ (got {gateway_port}, {ports})")
+        instances = {name: _count(environ, variable) for name, variable in (count_variables or {}).items()}
+        _check_ports(gateway_port, ports, instances)
         var_dir = Path(environ.get("STACK_VAR_DIR") or REPO / "var").resolve()
         return cls(
             environ=dict(environ),
@@ -92,6 +121,7 @@ class StackConfig:
             django_env=django_env,
             rate_limits=rate_limits,
             cors_origins=" ".join(environ.get("GATEWAY_CORS_ALLOWED_ORIGINS", DEFAULT_CORS_ORIGINS).split()),
+            instances=instances,
         )
 
     # ------------------------------------------------------------------ folders under var/
@@ -114,15 +144,15 @@ class StackConfig:
     def pid_file(self, component: str) -> Path:
         return self.run_dir / f"{component}.pid"
 
+    def hold_file(self, name: str) -> Path:
+        """Present while an operator holds a process stopped (`stack.py stop NAME`): the supervisor leaves it down."""
+        return self.run_dir / f"{name}.held"
+
     def log_files(self) -> dict[str, Path]:
-        return {
-            "nginx-access": self.log_dir / "nginx-access.log",
-            "nginx-error": self.log_dir / "nginx-error.log",
-            "auth": self.log_dir / "auth.log",
-            "todo": self.log_dir / "todo.log",
-            "relay": self.log_dir / "relay.log",
-            "consumer": self.log_dir / "consumer.log",
-        }
+        """Every log: the gateway's two, one per component (its instances share it), the supervisor's."""
+        names = sorted(path.stem for path in self.log_dir.glob("*.log")) if self.log_dir.exists() else []
+        wanted = ["nginx-access", "nginx-error", *SERVICES, "supervisor"]
+        return {name: self.log_dir / f"{name}.log" for name in dict.fromkeys([*wanted, *names])}
 
     def make_folders(self) -> None:
         for folder in (self.run_dir, self.log_dir, self.nginx_dir, self.var_dir / "db", self.var_dir / "static"):
@@ -132,9 +162,6 @@ class StackConfig:
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
-
-    def service_url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[service]}"
 
     def database_url(self, service: str) -> str:
         configured = self.environ.get(f"{service.upper()}_DATABASE_URL")
@@ -157,8 +184,8 @@ class StackConfig:
                 key_file.write(secrets.token_urlsafe(50))
         return path.read_text().strip()
 
-    def service_env(self, service: str) -> dict[str, str]:
-        """The process environment of one service: the caller's, plus what the stack decides."""
+    def service_env(self, service: str, port: int | None = None) -> dict[str, str]:
+        """The process environment of one service's process (listening on port): the caller's, plus the stack's."""
         env = dict(self.environ)
         for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "JWT_KEYS_DIR", "JWT_JWKS_FILE", "JWT_JWKS_URL"):
             env.pop(name, None)
@@ -170,7 +197,7 @@ class StackConfig:
             TRUSTED_PROXY_IPS=self.environ.get("TRUSTED_PROXY_IPS") or "127.0.0.1,::1",
             JWT_ISSUER=self.environ.get("JWT_ISSUER") or JWT_ISSUER,
             JWT_AUDIENCE=self.environ.get("JWT_AUDIENCE") or JWT_AUDIENCE,
-            GUNICORN_BIND=f"127.0.0.1:{self.ports[service]}",
+            GUNICORN_BIND=f"127.0.0.1:{port or self.ports[service]}",
             PYTHONUNBUFFERED="1",
         )
         if service == "auth":
@@ -185,21 +212,34 @@ class StackConfig:
 
     # ------------------------------------------------------------------ what `up` started with
     def save_state(self) -> None:
-        state = {"gateway_port": self.gateway_port, "ports": dict(self.ports), "django_env": self.django_env}
+        state = {
+            "gateway_port": self.gateway_port,
+            "ports": dict(self.ports),
+            "django_env": self.django_env,
+            "instances": dict(self.instances),
+            "rate_limits": self.rate_limits,
+            "cors_origins": self.cors_origins,
+        }
         (self.run_dir / "stack.json").write_text(json.dumps(state, indent=2) + "\n")
 
-    def with_saved_ports(self) -> "StackConfig":
-        """The ports `up` used, so `status` finds a stack started with other settings than the caller's."""
+    def saved_state(self) -> dict | None:
         try:
-            state = json.loads((self.run_dir / "stack.json").read_text())
+            return json.loads((self.run_dir / "stack.json").read_text())
         except (OSError, ValueError):
+            return None
+
+    def with_saved_ports(self) -> "StackConfig":
+        """What `up` used (ports, instances, gateway values), so later commands find a stack started with other
+        settings than the caller's."""
+        state = self.saved_state()
+        if state is None:
             return self
-        return StackConfig(
-            environ=self.environ,
-            var_dir=self.var_dir,
+        return replace(
+            self,
             gateway_port=int(state["gateway_port"]),
             ports={name: int(port) for name, port in state["ports"].items()},
             django_env=state["django_env"],
-            rate_limits=self.rate_limits,
-            cors_origins=self.cors_origins,
+            instances={name: int(number) for name, number in state.get("instances", {}).items()},
+            rate_limits=state.get("rate_limits", self.rate_limits),
+            cors_origins=state.get("cors_origins", self.cors_origins),
         )

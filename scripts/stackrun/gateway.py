@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from . import components
 from .config import REPO, StackConfig, StackError, say
 
 NGINX_DIR = REPO / "nginx"
@@ -17,14 +18,22 @@ BARE_UPPER_CASE = re.compile(r"\$[A-Z]")
 UNSAFE_VALUE = re.compile(r"[;{}\"'$\\\n\r]")
 
 
-def template_values(config: StackConfig) -> dict[str, str]:
-    """The value of every template variable for the local stack (the table in docs/gateway.md)."""
+def upstream_servers(config: StackConfig, service: str) -> list[str]:
+    """One `server` address per instance of a service."""
+    return [f"127.0.0.1:{instance.port(config)}" for instance in components.http_instances(config, service)]
+
+
+def template_values(config: StackConfig) -> dict[str, str | list[str]]:
+    """The value of every template variable for the local stack (the table in docs/gateway.md).
+
+    A list value repeats the template line that names it once per item: one `server` line per instance.
+    """
     return {
         "GATEWAY_LISTEN": f"127.0.0.1:{config.gateway_port}",
         "GATEWAY_AUTH_UPSTREAM": "auth_service",
         "GATEWAY_TODO_UPSTREAM": "todo_service",
-        "GATEWAY_AUTH_SERVER": f"127.0.0.1:{config.ports['auth']}",
-        "GATEWAY_TODO_SERVER": f"127.0.0.1:{config.ports['todo']}",
+        "GATEWAY_AUTH_SERVER": upstream_servers(config, "auth"),
+        "GATEWAY_TODO_SERVER": upstream_servers(config, "todo"),
         # Unused locally: both upstreams name an upstream block, so nothing is resolved at run time.
         "GATEWAY_RESOLVER": "127.0.0.1",
         "GATEWAY_CORS_ALLOWED_ORIGINS": config.cors_origins,
@@ -34,22 +43,37 @@ def template_values(config: StackConfig) -> dict[str, str]:
     }
 
 
-def render_text(text: str, values: dict[str, str], source: str) -> str:
+def _render_line(line: str, values: dict[str, str | list[str]]) -> str:
+    """One template line, written once per item when it names a list value (at most one list per line)."""
+    lists = sorted({name for name in TEMPLATE_VALUE.findall(line) if isinstance(values[name], list)})
+    if len(lists) > 1:
+        raise StackError(f"a template line may repeat over one list value, not {lists}: {line.strip()}")
+    if not lists:
+        return TEMPLATE_VALUE.sub(lambda match: str(values[match.group(1)]), line)
+    rendered = []
+    for item in values[lists[0]]:
+        single = {**values, lists[0]: item}
+        rendered.append(TEMPLATE_VALUE.sub(lambda match, single=single: str(single[match.group(1)]), line))
+    return "".join(rendered)
+
+
+def render_text(text: str, values: dict[str, str | list[str]], source: str) -> str:
     """Substitute ${NAME} from values, as the nginx image's envsubst does, failing on any unknown name."""
     if BARE_UPPER_CASE.search(text):
         raise StackError(f"{source}: write template values as ${{NAME}}, with braces")
     missing = sorted({name for name in TEMPLATE_VALUE.findall(text) if name not in values})
     if missing:
         raise StackError(f"{source} uses {', '.join(missing)}, which the local stack does not define")
-    return TEMPLATE_VALUE.sub(lambda match: values[match.group(1)], text)
+    return "".join(_render_line(line, values) for line in text.splitlines(keepends=True))
 
 
 def render(config: StackConfig, template_dir: Path = NGINX_DIR / "templates") -> Path:
     """Write nginx.conf and conf.d/ (rendered templates) under var/nginx/; return the nginx.conf path."""
     values = template_values(config)
     for name, value in values.items():
-        if UNSAFE_VALUE.search(value):
-            raise StackError(f"{name}={value!r} contains a character nginx would misread (; {{ }} quotes $ \\)")
+        for item in value if isinstance(value, list) else [value]:
+            if UNSAFE_VALUE.search(item):
+                raise StackError(f"{name}={item!r} contains a character nginx would misread (; {{ }} quotes $ \\)")
     say(f"rendering the gateway configuration into {config.nginx_dir}")
     conf_dir = config.nginx_dir / "conf.d"
     if conf_dir.exists():

@@ -6,10 +6,13 @@ virtual host, made here and dropped afterwards, so it never touches a developer'
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from e2e_stack import (
@@ -43,20 +46,28 @@ def _psql(sql: str) -> None:
     )
 
 
+def stack_var_dir() -> Path:
+    """A var/ folder nginx's workers can reach: run as root, they run as nobody, and pytest's tmp_path is
+    private to root, so a request body nginx buffers to a file (over 64 KiB) would be a 500."""
+    var_dir = Path(tempfile.mkdtemp(prefix="e2e-stack-"))
+    var_dir.chmod(0o755)
+    return var_dir
+
+
 @contextmanager
-def _running_stack(tmp_path_factory: pytest.TempPathFactory, **overrides: str) -> Iterator[Stack]:
+def _running_stack(**overrides: str) -> Iterator[Stack]:
     """A stack on free ports with its own databases, var folder and broker vhost; `overrides` change its environment."""
     with rabbitmq_vhost("e2e") as broker_url:
-        yield from _stack_on(tmp_path_factory, broker_url, overrides)
+        yield from _stack_on(broker_url, overrides)
 
 
-def _stack_on(tmp_path_factory: pytest.TempPathFactory, broker_url: str, overrides: dict[str, str]) -> Iterator[Stack]:
+def _stack_on(broker_url: str, overrides: dict[str, str]) -> Iterator[Stack]:
     suffix = secrets.token_hex(4)
     names = {service: f"e2e_{service}_{suffix}" for service in ("auth", "todo")}
     role_password = secrets.token_hex(16)
     host = POSTGRES_ADMIN_URL.split("@", 1)[-1].rsplit("/", 1)[0]
     gateway_port, auth_port, todo_port = _free_ports(3)
-    var_dir = tmp_path_factory.mktemp("stack")
+    var_dir = stack_var_dir()
     env = os.environ | {
         "STACK_VAR_DIR": str(var_dir),
         "GATEWAY_PORT": str(gateway_port),
@@ -89,18 +100,19 @@ def _stack_on(tmp_path_factory: pytest.TempPathFactory, broker_url: str, overrid
         for name in names.values():
             _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             _psql(f"DROP ROLE IF EXISTS {name}")
+        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with _running_stack(tmp_path_factory) as running:
+def stack() -> Iterator[Stack]:
+    with _running_stack() as running:
         yield running
 
 
 @pytest.fixture(scope="session")
-def unthrottled_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def unthrottled_stack() -> Iterator[Stack]:
     """A second stack without the gateway's rate limits, for the schema fuzzer's thousands of requests."""
-    with _running_stack(tmp_path_factory, GATEWAY_RATE_LIMITS="off") as running:
+    with _running_stack(GATEWAY_RATE_LIMITS="off") as running:
         yield running
 
 

@@ -2,7 +2,6 @@
 
 import os
 import re
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -25,7 +24,6 @@ from e2e_stack import (
     register_and_login,
     wait_for,
 )
-from test_e2e_resilience import wait_until_gone
 
 # The todo service learns of a change within seconds; this bounds a loaded machine, it is no speed target.
 EVENT_TIMEOUT = 30.0
@@ -161,9 +159,7 @@ def test_events_wait_for_a_stopped_consumer_and_apply_when_it_starts_again(clien
     user = register_and_login(client)
     owner_id = user_id(client, user)
     create_todos(client, user, 2)
-    consumer_pid = stack.pid("consumer")
-    os.kill(consumer_pid, signal.SIGTERM)
-    wait_until_gone(consumer_pid)
+    stack.run("stop", "consumer")
 
     assert (
         client.delete("/auth/me/", json={"password": PASSWORD}, headers=user.auth).status_code == HTTPStatus.NO_CONTENT
@@ -171,8 +167,7 @@ def test_events_wait_for_a_stopped_consumer_and_apply_when_it_starts_again(clien
     time.sleep(2)
     assert todo_rows(stack, owner_id) == 2, "nothing applies the event while the consumer is stopped"
 
-    restarted = stack.run("up")
-    assert "consume_events" in restarted.stdout
+    stack.run("start", "consumer")
     assert wait_for(lambda: todo_rows(stack, owner_id) == 0, EVENT_TIMEOUT)
     assert refused(client, user)
 
@@ -194,9 +189,7 @@ def test_a_relay_killed_between_publishing_and_marking_sends_again_and_the_consu
     user = register_and_login(client)
     owner_id = user_id(client, user)
     create_todos(client, user, 1)
-    relay_pid = stack.pid("relay")
-    os.kill(relay_pid, signal.SIGTERM)
-    wait_until_gone(relay_pid)
+    stack.run("stop", "relay")
     assert (
         client.delete("/auth/me/", json={"password": PASSWORD}, headers=user.auth).status_code == HTTPStatus.NO_CONTENT
     )
@@ -215,16 +208,15 @@ def test_a_relay_killed_between_publishing_and_marking_sends_again_and_the_consu
         locker.stdin.write("BEGIN;\nLOCK TABLE accounts_outboxevent IN SHARE MODE;\n\\echo locked\n")
         locker.stdin.flush()
         assert locker.stdout.readline().strip() == "locked"
-        stack.run("up")
+        stack.run("start", "relay")
         assert wait_for(lambda: todo_rows(stack, owner_id) == 0, EVENT_TIMEOUT), "published and applied"
         time.sleep(0.5)
-        os.kill(stack.pid("relay"), signal.SIGKILL)
-        wait_until_gone(stack.pid("relay"))
+        stack.run("stop", "--kill", "relay")
     finally:
         locker.communicate("COMMIT;\n", timeout=30)
     assert not outbox_sent(auth_database, event_id), "killed before marking: the event is still unsent"
 
-    stack.run("up")
+    stack.run("start", "relay")
 
     def ignored_as_duplicate() -> bool:
         return any(

@@ -1,8 +1,10 @@
 """Every error is JSON: DRF's exception handler and Django's own error views (400, 403, 404, 500, CSRF)."""
 
+import logging
 from http import HTTPStatus
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.decorators.csrf import csrf_exempt
@@ -10,6 +12,11 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+logger = logging.getLogger(__name__)
+
+# How long a client should wait before retrying while the database is unreachable: PostgreSQL restarts in a
+# few seconds, and Django opens a new connection on the next request once it is back.
+DATABASE_RETRY_AFTER_SECONDS = 5
 INVALID_TOKEN_CHALLENGE = 'Bearer realm="todos", error="invalid_token"'  # noqa: S105 - a header, not a secret
 
 
@@ -17,10 +24,22 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, with the RFC 6750 `error="invalid_token"` challenge on a refused token and a JSON 413."""
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": "Request body too large."}, status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return database_unavailable(exc)
     response = exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.AuthenticationFailed):
         response["WWW-Authenticate"] = INVALID_TOKEN_CHALLENGE
     return response
+
+
+def database_unavailable(exc: Exception) -> Response:
+    """503 with Retry-After while the database cannot be reached (restarting, failing over), never a 500."""
+    logger.warning("database unavailable", extra={"error": str(exc).strip()})
+    return Response(
+        {"detail": "The database is unavailable; try again shortly."},
+        status=HTTPStatus.SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
 
 
 def _error(status: HTTPStatus, detail: str) -> JsonResponse:

@@ -48,6 +48,26 @@ def test_health_is_503_json_when_the_database_does_not_answer() -> None:
     assert response.json()["status"] == "unavailable"
 
 
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_an_api_request_while_the_database_is_unreachable_is_a_json_503_with_retry_after(alice: APIClient) -> None:
+    real_port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = "1"
+    try:
+        listed = alice.get("/todos/")
+        created = alice.post("/todos/", {"title": "kept for later"}, format="json")
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = real_port
+
+    for response in (listed, created):
+        assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+        assert response["Retry-After"] == "5"
+        assert response.json() == {"detail": "The database is unavailable; try again shortly."}
+    assert alice.get("/todos/").status_code == HTTPStatus.OK, "the next request reconnects by itself"
+
+
 def test_the_openapi_schema_describes_the_todo_endpoints() -> None:
     response = Client().get("/todos/schema/?format=json")
 
