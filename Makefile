@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 COMPOSE := docker compose -f compose/docker-compose.yml --env-file compose/.env
 
 .PHONY: help setup keys up down status logs migrate superuser \
-        test test-auth test-todo test-e2e test-containers lint format bench compose-up compose-down clean
+        test test-auth test-todo test-e2e test-containers test-compose lint format bench compose-up compose-down clean
 
 help: ## List every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,7 +47,7 @@ migrate: setup ## Apply both services' database migrations
 superuser: setup ## Create an admin user: make superuser SERVICE=auth|todo
 	@$(PYTHON) scripts/stack.py superuser --service $(or $(SERVICE),$(error set SERVICE=auth or SERVICE=todo))
 
-test: test-auth test-todo test-containers test-e2e ## Run every test (needs PostgreSQL on 127.0.0.1:5432)
+test: test-auth test-todo test-containers test-e2e test-compose ## Run every test (needs PostgreSQL on 127.0.0.1:5432)
 
 test-auth: setup ## Run the auth service's tests
 	@echo "==> auth service tests (database $(AUTH_TEST_DATABASE_URL))"
@@ -64,6 +64,11 @@ test-e2e: setup ## Run the end-to-end tests against a real stack (nginx, gunicor
 test-containers: setup ## Check the compose stack and Dockerfiles statically (no Docker engine needed)
 	@echo "==> container checks"
 	@$(VENVS)/tools/bin/pytest tests/containers $(PYTEST_ARGS)
+
+test-compose: setup ## Build and run the compose stack under podman, and a user's journey through it (as root)
+	@echo "==> compose stack under podman (first run on a machine: about 6 minutes; later runs reuse the images)"
+	@scripts/bootstrap.sh compose
+	@$(VENVS)/tools/bin/pytest tests/compose -s -rs $(PYTEST_ARGS)
 
 lint: setup ## ruff lint and format check, Django system checks, no missing migrations
 	@$(VENVS)/tools/bin/ruff check .
