@@ -142,9 +142,15 @@ def test_a_restarted_todo_container_keeps_the_data_in_its_named_volume(stack: Co
     assert _journey, "the journey test made the todo this test looks for"
     started = time.monotonic()
     stack.run("restart", "todo")
+    container = next(item["Name"] for item in stack.containers() if item["Service"] == "todo")
+    probe = "__import__('urllib.request').request.urlopen('http://127.0.0.1:8002/todos/health/',timeout=1)"
+    while podman("exec", container, "python", "-c", probe, check=False).returncode != 0:
+        assert time.monotonic() - started < 120, "the todo service did not answer within 120 s of its restart"
+        time.sleep(0.2)
+    say(f"todo image: restarted and answering in its container in {time.monotonic() - started:.1f} s")
     # The restarted container has a new address; the gateway's resolver finds it within its 10 s cache.
     _wait_until_the_gateway_answers(stack, "/todos/health/")
-    say(f"todo container restarted and answering through the gateway in {time.monotonic() - started:.1f} s")
+    say(f"todo container answering through the gateway {time.monotonic() - started:.1f} s after its restart")
     tokens = requests.post(
         f"{stack.url}/auth/login/", json={"username": _journey["username"], "password": PASSWORD}, timeout=10
     ).json()
