@@ -14,6 +14,7 @@ import pytest
 from compose_stack import STANDINS_SCRIPT, free_port, podman, podman_env
 
 RABBITMQ = "docker.io/library/rabbitmq:3.10"
+BASE = "localhost/todo-microservices-standin-base:bookworm"
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +62,16 @@ def test_the_rabbitmq_standin_answers_amqp_on_its_published_port(rabbitmq):
 
     # A method frame (type 1) on channel 0: the broker's Connection.Start.
     assert frame[:3] == b"\x01\x00\x00"
+
+
+def test_a_second_preparation_reuses_the_base_and_every_standin(rabbitmq):
+    before = podman("image", "inspect", "--format", "{{.Id}}", BASE).stdout
+
+    again = subprocess.run(
+        [sys.executable, str(STANDINS_SCRIPT), "--all"], env=podman_env(), capture_output=True, text=True, check=True
+    )
+
+    lines = again.stdout.splitlines()
+    assert len(lines) == 5, again.stdout
+    assert all(line.endswith(": cached") for line in lines), again.stdout
+    assert podman("image", "inspect", "--format", "{{.Id}}", BASE).stdout == before
