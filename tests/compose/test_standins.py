@@ -41,7 +41,7 @@ def rabbitmq() -> dict[str, str]:
         podman("exec", settings["name"], "rabbitmqctl", "await_startup", "--timeout", "60", timeout=90)
         yield settings
     finally:
-        podman("rm", "--force", "--time", "5", settings["name"], check=False)
+        podman("rm", "--force", "--volumes", "--time", "5", settings["name"], check=False)
 
 
 def test_the_rabbitmq_standin_creates_the_default_user_from_the_environment(rabbitmq):
