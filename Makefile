@@ -66,7 +66,7 @@ test-containers: setup ## Check the compose stack and Dockerfiles statically (no
 	@$(VENVS)/tools/bin/pytest tests/containers $(PYTEST_ARGS)
 
 test-compose: setup ## Build and run the compose stack under podman, and a user's journey through it (as root)
-	@echo "==> compose stack under podman (first run on a machine: about 6 minutes; later runs reuse the images)"
+	@echo "==> compose stack under podman (first run on a machine: about 7 minutes; later runs reuse the base images, about 2)"
 	@scripts/bootstrap.sh compose
 	@$(VENVS)/tools/bin/pytest tests/compose -s -rs $(PYTEST_ARGS)
 
