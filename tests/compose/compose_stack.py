@@ -205,13 +205,12 @@ class HealthChecker:
 def write_env_file(path: Path, *, project: str, gateway_port: int, subnet: ipaddress.IPv4Network) -> None:
     """compose/.env for this run: the example's settings with fresh secrets, a free port and subnet."""
     hosts = list(subnet.hosts())
+    # Every secret the example asks a user to replace (its change-me values), so a secret added there is made here.
+    example = (REPO / "compose" / ".env.example").read_text().splitlines()
+    placeholders = [line.split("=", 1)[0] for line in example if "=change-me" in line and not line.startswith("#")]
     values = {
         "COMPOSE_PROJECT_NAME": project,
-        "POSTGRES_PASSWORD": secrets.token_hex(16),
-        "AUTH_DB_PASSWORD": secrets.token_hex(16),
-        "TODO_DB_PASSWORD": secrets.token_hex(16),
-        "AUTH_DJANGO_SECRET_KEY": secrets.token_hex(32),
-        "TODO_DJANGO_SECRET_KEY": secrets.token_hex(32),
+        **{name: secrets.token_hex(32) for name in placeholders},
         "GATEWAY_HOST_IP": "127.0.0.1",
         "GATEWAY_PORT": str(gateway_port),
         "PUBLIC_HOSTS": "127.0.0.1,localhost",
