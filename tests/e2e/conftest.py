@@ -7,7 +7,6 @@ virtual host, made here and dropped afterwards, so it never touches a developer'
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -21,21 +20,11 @@ from e2e_stack import (
     Client,
     Stack,
     User,
+    free_ports,
     next_client_address,
     rabbitmq_vhost,
     register_and_login,
 )
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _psql(sql: str) -> None:
@@ -66,7 +55,7 @@ def _stack_on(broker_url: str, overrides: dict[str, str]) -> Iterator[Stack]:
     names = {service: f"e2e_{service}_{suffix}" for service in ("auth", "todo")}
     role_password = secrets.token_hex(16)
     host = POSTGRES_ADMIN_URL.split("@", 1)[-1].rsplit("/", 1)[0]
-    gateway_port, auth_port, todo_port = _free_ports(3)
+    gateway_port, auth_port, todo_port = free_ports(3)
     var_dir = stack_var_dir()
     env = os.environ | {
         "STACK_VAR_DIR": str(var_dir),
@@ -90,10 +79,7 @@ def _stack_on(broker_url: str, overrides: dict[str, str]) -> Iterator[Stack]:
             # One role per service, owning only its own database, as in production.
             _psql(f"CREATE ROLE {name} LOGIN PASSWORD '{role_password}'")
             _psql(f"CREATE DATABASE {name} OWNER {name}")
-        started = running.run("up", check=False)
-        if started.returncode != 0:
-            logs = running.run("logs", "--lines", "40", check=False).stdout
-            pytest.fail(f"stack.py up failed:\n{started.stdout}\n{started.stderr}\n{logs}")
+        running.start()
         yield running
     finally:
         running.run("down", check=False)

@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -36,6 +37,18 @@ FOREIGN_ORIGIN = "http://evil.example"
 _client_addresses = (f"127.0.{high}.{low}" for high, low in itertools.product(range(1, 255), range(1, 255)))
 
 
+def free_ports(count: int) -> list[int]:
+    """Loopback ports nothing listens on now, all different."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def next_client_address() -> str:
     """A loopback address no other client of this session has used."""
     return next(_client_addresses)
@@ -56,6 +69,13 @@ class Stack:
         if check and completed.returncode != 0:
             pytest.fail(f"stack.py {' '.join(arguments)} failed:\n{completed.stdout}\n{completed.stderr}")
         return completed
+
+    def start(self) -> None:
+        """`stack.py up`, or fail the test with the end of every log."""
+        started = self.run("up", check=False)
+        if started.returncode != 0:
+            logs = self.run("logs", "--lines", "40", check=False).stdout
+            pytest.fail(f"stack.py up failed:\n{started.stdout}\n{started.stderr}\n{logs}")
 
     def pid(self, component: str) -> int:
         return int((self.var_dir / "run" / f"{component}.pid").read_text())

@@ -2,7 +2,6 @@
 
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from e2e_stack import (
     Client,
     Stack,
     User,
+    free_ports,
     next_client_address,
     rabbitmq_vhost,
     register_and_login,
@@ -229,21 +229,10 @@ def test_a_relay_killed_between_publishing_and_marking_sends_again_and_the_consu
     assert refused(client, user)
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 @pytest.fixture
 def sqlite_stack(tmp_path: Path) -> Iterator[Stack]:
     """A second stack on the embedded SQLite default (make up's), its broker at a port where nothing listens."""
-    gateway_port, auth_port, todo_port, closed_port = _free_ports(4)
+    gateway_port, auth_port, todo_port, closed_port = free_ports(4)
     env = os.environ | {
         "STACK_VAR_DIR": str(tmp_path / "stack"),
         "GATEWAY_PORT": str(gateway_port),
