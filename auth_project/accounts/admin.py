@@ -1,4 +1,4 @@
-"""The operators' admin: users (deletes and `is_active` changes record events) and the outbox, read-only."""
+"""The operators' admin: users (deletes and `is_active` changes record events), login sessions, and the outbox."""
 
 from typing import Any
 
@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts import services
-from accounts.models import OutboxEvent, User
+from accounts.models import LoginSession, OutboxEvent, User
 
 
 @admin.register(User)
@@ -51,3 +51,34 @@ class OutboxEventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
         # An unsent event deleted by hand would never reach the todo service; the relay prunes sent ones itself.
         return False
+
+
+@admin.register(LoginSession)
+class LoginSessionAdmin(admin.ModelAdmin):
+    """Login sessions (token families), read-only; an operator ends them with the list's action."""
+
+    list_display = ["id", "user", "created_at", "last_refreshed_at", "client_ip", "revoked_at", "revoked_reason"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "revoked_reason"]
+    search_fields = ["=id", "user__username"]
+    ordering = ["-created_at"]
+    readonly_fields = [
+        "id", "user", "created_at", "last_refreshed_at", "expires_at", "user_agent", "client_ip",
+        "revoked_at", "revoked_reason", "current_jti",
+    ]  # fmt: skip
+    actions = ["end_sessions"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: LoginSession | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: LoginSession | None = None) -> bool:
+        # Ending keeps the row, so operators can still see when and why a session ended.
+        return False
+
+    @admin.action(description="End the selected sessions")
+    def end_sessions(self, request: HttpRequest, queryset: QuerySet[LoginSession]) -> None:
+        ended = services.login_sessions_end_by_operator(sessions=queryset)
+        self.message_user(request, f"Ended {ended} session(s).")
