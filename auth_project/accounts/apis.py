@@ -134,8 +134,8 @@ class MeApi(Api):
 
     @extend_schema(
         request=AccountDeleteInputSerializer,
-        responses={204: None, 401: DetailSerializer},
-        description="Delete the caller's account; a wrong password is 400.",
+        responses={204: None, 401: DetailSerializer, 429: DetailSerializer},
+        description="Delete the caller's account; a wrong password is 400 and spends the login budgets.",
     )
     def delete(self, request: Request) -> Response:
         serializer = AccountDeleteInputSerializer(data=request.data)
@@ -156,7 +156,8 @@ class PasswordChangeApi(Api):
     @extend_schema(
         request=PasswordChangeInputSerializer,
         responses={204: None, 401: DetailSerializer, 429: DetailSerializer},
-        description="A wrong old password is 400 and spends the login budgets, as a failed login does.",
+        description="Change the password; every session of the user ends. A wrong old password is 400 and spends "
+        "the login budgets, as a failed login does (429 once they are spent).",
     )
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)

@@ -105,6 +105,7 @@ class LoginSessionSerializer(serializers.ModelSerializer):
     class Meta:
         model = LoginSession
         fields = ["id", "created_at", "last_refreshed_at", "expires_at", "user_agent", "client_ip", "current"]
+        read_only_fields = fields
 
     def get_current(self, session: LoginSession) -> bool:
         return str(session.id) == self.context.get("current_session_id")
