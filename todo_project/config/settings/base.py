@@ -215,6 +215,14 @@ EVENTS_DEAD_LETTER_QUEUE = f"{EVENTS_QUEUE}.dead-letter"
 EVENTS_MAX_ATTEMPTS = int(os.environ.get("EVENTS_MAX_ATTEMPTS", "5"))
 EVENTS_RETRY_MAX_DELAY = env_float("EVENTS_RETRY_MAX_DELAY", 30)
 
+# IDEMPOTENCY-KEY (docs/api.md, "Retrying writes safely")
+# ------------------------------------------------------------------------------
+# Seconds a key and its stored response are kept (at least a day, as clients retrying after an outage expect);
+# expired keys are pruned on write and by manage.py prune_idempotency_keys.
+IDEMPOTENCY_KEY_RETENTION = int(os.environ.get("IDEMPOTENCY_KEY_RETENTION", str(24 * 60 * 60)))
+# Seconds after which a key whose first request never finished (its process died) may be claimed again.
+IDEMPOTENCY_IN_PROGRESS_TIMEOUT = int(os.environ.get("IDEMPOTENCY_IN_PROGRESS_TIMEOUT", "60"))
+
 # API SCHEMA
 # ------------------------------------------------------------------------------
 SPECTACULAR_SETTINGS = {
