@@ -12,8 +12,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import browser, selectors, services
-from accounts.tokens import SESSION_CLAIM
-from config.middleware import ratelimit_client_ip
 from accounts.serializers import (
     AccountDeleteInputSerializer,
     DetailSerializer,
@@ -28,6 +26,8 @@ from accounts.serializers import (
     TokenPairSerializer,
     UserSerializer,
 )
+from accounts.tokens import SESSION_CLAIM
+from config.middleware import ratelimit_client_ip
 
 
 class Api(GenericAPIView):
@@ -140,9 +140,7 @@ class MeApi(Api):
     def delete(self, request: Request) -> Response:
         serializer = AccountDeleteInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_delete_own(
-            user=request.user, client_ip=ratelimit_client_ip(request), **serializer.validated_data
-        )
+        services.user_delete_own(user=request.user, client_ip=ratelimit_client_ip(request), **serializer.validated_data)
         return Response(status=HTTPStatus.NO_CONTENT)
 
 

@@ -2,8 +2,7 @@
 
 import uuid
 
-from django.contrib.auth.models import AbstractUser
-from django.contrib.auth.models import UserManager
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -44,7 +43,7 @@ class LoginSession(models.Model):
 
     REVOKED_LOGOUT = "logout"
     REVOKED_REUSE = "reuse"
-    REVOKED_PASSWORD = "password change"
+    REVOKED_PASSWORD = "password change"  # noqa: S105 - a reason, not a password
     REVOKED_USER = "ended by user"
     REVOKED_OPERATOR = "ended by operator"
 

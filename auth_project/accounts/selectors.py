@@ -48,6 +48,6 @@ def outbox_backlog() -> OutboxBacklog:
 
 def login_session_list(*, user_id: int) -> QuerySet[LoginSession]:
     """The user's live sessions (neither ended nor expired), newest first."""
-    return LoginSession.objects.filter(user_id=user_id, revoked_at__isnull=True, expires_at__gt=timezone.now()).order_by(
-        "-created_at"
-    )
+    return LoginSession.objects.filter(
+        user_id=user_id, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("-created_at")

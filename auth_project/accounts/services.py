@@ -209,7 +209,11 @@ def _password_check(*, user: User, password: str, client_ip: str, field: str, me
 def user_password_change(*, user: User, old_password: str, new_password: str, client_ip: str) -> None:
     """Change the password and end every session of the user."""
     _password_check(
-        user=user, password=old_password, client_ip=client_ip, field="old_password", message="The old password is wrong."
+        user=user,
+        password=old_password,
+        client_ip=client_ip,
+        field="old_password",
+        message="The old password is wrong.",
     )
     try:
         validate_password(new_password, user=user)
@@ -253,7 +257,9 @@ def user_delete(*, user: User) -> None:
 
 def user_delete_own(*, user: User, password: str, client_ip: str) -> None:
     """A user deletes their own account, after proving it with their password."""
-    _password_check(user=user, password=password, client_ip=client_ip, field="password", message="The password is wrong.")
+    _password_check(
+        user=user, password=password, client_ip=client_ip, field="password", message="The password is wrong."
+    )
     user_delete(user=user)
 
 

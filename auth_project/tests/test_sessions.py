@@ -115,7 +115,15 @@ def test_sessions_lists_the_callers_live_sessions_and_marks_the_current_one(api_
     assert [session["user_agent"] for session in sessions] == ["phone", "laptop"]
     assert [session["current"] for session in sessions] == [True, False]
     assert sessions[1]["id"] == claims(first["refresh"])["sid"]
-    assert set(sessions[0]) == {"id", "created_at", "last_refreshed_at", "expires_at", "user_agent", "client_ip", "current"}
+    assert set(sessions[0]) == {
+        "id",
+        "created_at",
+        "last_refreshed_at",
+        "expires_at",
+        "user_agent",
+        "client_ip",
+        "current",
+    }
 
 
 def test_ending_a_session_stops_its_refresh_tokens(api_client, user):

@@ -124,7 +124,9 @@ def test_refresh_rotates_the_pair_within_its_session(api_client, token_pair):
     body = response.json()
     assert set(body) == {"access", "refresh"}
     assert body["refresh"] != token_pair["refresh"]
-    old, new = (jwt.decode(token, options={"verify_signature": False}) for token in (token_pair["refresh"], body["refresh"]))
+    old, new = (
+        jwt.decode(token, options={"verify_signature": False}) for token in (token_pair["refresh"], body["refresh"])
+    )
     assert new["sid"] == old["sid"]
     assert api_client.post("/auth/refresh", {"refresh": body["refresh"]}, format="json").status_code == HTTPStatus.OK
 

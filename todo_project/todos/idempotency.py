@@ -8,7 +8,6 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ParseError
@@ -120,7 +119,7 @@ def idempotent(handler: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-class _NotStored(Exception):  # noqa: N818 - control flow, not an error: leaves the transaction without committing
+class _NotStored(Exception):
     """Carries a 4xx response out of the transaction, which rolls back whatever the handler wrote."""
 
     def __init__(self, response: HttpResponse) -> None:
