@@ -2,8 +2,10 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -12,9 +14,21 @@ from accounts import services
 from accounts.models import LoginSession, OutboxEvent, User
 
 
+class AccountChangeForm(UserChangeForm):
+    """Django's form, refusing an email another account has in any case (the database would, with a 500)."""
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if email and User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(services.EMAIL_TAKEN)
+        return email
+
+
 @admin.register(User)
 class AccountAdmin(UserAdmin):
     """Django's user admin, with every delete and every change of `is_active` going through the services."""
+
+    form = AccountChangeForm
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         # The admin saves inside one transaction, so the event commits with the change or not at all.

@@ -26,7 +26,8 @@ class User(AbstractUser):
             # The database, not a check before the insert, keeps `Alice` and `alice` one account: two racing
             # registrations cannot both pass (docs/architecture.md, "Accounts").
             models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
-            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            # An account an operator adds in the admin starts without an email.
+            models.UniqueConstraint(Lower("email"), condition=~models.Q(email=""), name="user_email_ci_unique"),
         ]
 
 
