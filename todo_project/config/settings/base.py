@@ -128,6 +128,14 @@ TEMPLATES = [
 
 # SECURITY
 # ------------------------------------------------------------------------------
+# Failed admin logins spend the budgets the auth service's logins have (todos.throttling, docs/api.md), counted in a
+# database table every worker and instance shares (created by todos migration 0004).
+AUTHENTICATION_BACKENDS = ["todos.backends.ThrottledModelBackend"]
+CACHES = {"default": {"BACKEND": "todos.cache.LockingDatabaseCache", "LOCATION": "todo_cache"}}
+RATELIMIT_USE_CACHE = "default"
+LOGIN_RATE_PER_USERNAME_AND_IP = os.environ.get("LOGIN_RATE_PER_USERNAME_AND_IP", "5/m")
+LOGIN_RATE_PER_USERNAME = os.environ.get("LOGIN_RATE_PER_USERNAME", "100/h")
+LOGIN_RATE_PER_IP = os.environ.get("LOGIN_RATE_PER_IP", "30/m")
 # Addresses or networks of the gateway (a Kubernetes pod network, where its address changes): only their X-Real-IP
 # is believed (request logs) and only they may set X-Forwarded-*, as gunicorn's forwarded_allow_ips takes them.
 TRUSTED_PROXY_IPS = tuple(
