@@ -1,5 +1,6 @@
 """Writes of the auth service: accounts, login sessions, token rotation and revocation, and the events they record."""
 
+import datetime
 import logging
 import uuid
 
@@ -28,6 +29,8 @@ REUSE_DETECTED = "Refresh token reuse detected; the session has been ended."
 SESSION_ENDED = "The session has ended; log in again."
 
 logger = logging.getLogger(__name__)
+
+ENDED_SESSION_RETENTION = datetime.timedelta(days=1)
 
 
 def user_create(*, username: str, email: str, password: str) -> User:
@@ -67,7 +70,12 @@ def _pair_in_session(*, user: User, session: LoginSession) -> dict[str, str]:
 
 
 def token_pair_for_user(*, user: User, user_agent: str = "", client_ip: str | None = None) -> dict[str, str]:
-    """Start a login session: a new refresh token (recorded as outstanding) and an access token made from it."""
+    """Start a login session: a new refresh token (recorded as outstanding) and an access token made from it.
+
+    The user's sessions that expired a day ago or more go at the same time, so the table holds about one row per
+    live session, while a session that just ended stays visible in the admin for a while.
+    """
+    LoginSession.objects.filter(user=user, expires_at__lt=timezone.now() - ENDED_SESSION_RETENTION).delete()
     session = LoginSession(user=user, user_agent=user_agent[:USER_AGENT_MAX_LENGTH], client_ip=client_ip or None)
     pair = _pair_in_session(user=user, session=session)
     session.save()

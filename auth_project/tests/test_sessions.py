@@ -2,11 +2,13 @@
 
 import threading
 import uuid
+from datetime import timedelta
 from http import HTTPStatus
 
 import jwt
 import pytest
 from django.db import connections
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import services
@@ -200,3 +202,13 @@ def test_two_refreshes_racing_with_one_token_never_both_succeed_and_the_session_
     assert statuses.count(HTTPStatus.OK) <= 1
     assert statuses.count(HTTPStatus.UNAUTHORIZED) >= 3
     assert LoginSession.objects.get().revoked_reason == LoginSession.REVOKED_REUSE
+
+
+def test_a_login_deletes_the_users_sessions_that_expired_a_day_ago(api_client, user):
+    old = services.token_pair_for_user(user=user)
+    LoginSession.objects.update(expires_at=timezone.now() - timedelta(days=2))
+
+    log_in(api_client)
+
+    assert not LoginSession.objects.filter(pk=claims(old["refresh"])["sid"]).exists()
+    assert LoginSession.objects.count() == 1
