@@ -1,5 +1,6 @@
 """Thin API views: parse input, call one service or selector, render."""
 
+import uuid
 from http import HTTPStatus
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from accounts.serializers import (
     HealthSerializer,
     JwksSerializer,
     LoginInputSerializer,
+    LoginSessionSerializer,
     PasswordChangeInputSerializer,
     RefreshInputSerializer,
     RegisteredUserSerializer,
@@ -24,6 +26,8 @@ from accounts.serializers import (
     TokenPairSerializer,
     UserSerializer,
 )
+from accounts.tokens import SESSION_CLAIM
+from config.middleware import ratelimit_client_ip
 
 
 class Api(GenericAPIView):
@@ -130,13 +134,13 @@ class MeApi(Api):
 
     @extend_schema(
         request=AccountDeleteInputSerializer,
-        responses={204: None, 401: DetailSerializer},
-        description="Delete the caller's account; a wrong password is 400.",
+        responses={204: None, 401: DetailSerializer, 429: DetailSerializer},
+        description="Delete the caller's account; a wrong password is 400 and spends the login budgets.",
     )
     def delete(self, request: Request) -> Response:
         serializer = AccountDeleteInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_delete_own(user=request.user, **serializer.validated_data)
+        services.user_delete_own(user=request.user, client_ip=ratelimit_client_ip(request), **serializer.validated_data)
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
@@ -147,11 +151,52 @@ class PasswordChangeApi(Api):
     permission_classes = [IsAuthenticated]
     serializer_class = PasswordChangeInputSerializer
 
-    @extend_schema(request=PasswordChangeInputSerializer, responses={204: None, 401: DetailSerializer})
+    @extend_schema(
+        request=PasswordChangeInputSerializer,
+        responses={204: None, 401: DetailSerializer, 429: DetailSerializer},
+        description="Change the password; every session of the user ends. A wrong old password is 400 and spends "
+        "the login budgets, as a failed login does (429 once they are spent).",
+    )
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_password_change(user=request.user, **serializer.validated_data)
+        services.user_password_change(
+            user=request.user, client_ip=ratelimit_client_ip(request), **serializer.validated_data
+        )
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+def _current_session_id(request: Request) -> str | None:
+    # The browsable API's session cookie and a Bearer token both carry a validated token here.
+    token = request.auth
+    return str(token.get(SESSION_CLAIM)) if token is not None and token.get(SESSION_CLAIM) else None
+
+
+class LoginSessionListApi(Api):
+    """The caller's live sessions: one per login, kept through refreshes until logout or its end."""
+
+    name = "Sessions"
+    permission_classes = [IsAuthenticated]
+    serializer_class = LoginSessionSerializer
+    pagination_class = None
+
+    @extend_schema(responses={200: LoginSessionSerializer(many=True), 401: DetailSerializer})
+    def get(self, request: Request) -> Response:
+        sessions = selectors.login_session_list(user_id=request.user.pk)
+        context = {"current_session_id": _current_session_id(request)}
+        return Response(LoginSessionSerializer(sessions, many=True, context=context).data)
+
+
+class LoginSessionApi(Api):
+    """One session of the caller; ending it makes its refresh tokens stop working."""
+
+    name = "Session"
+    permission_classes = [IsAuthenticated]
+    serializer_class = LoginSessionSerializer
+
+    @extend_schema(responses={204: None, 401: DetailSerializer, 404: DetailSerializer})
+    def delete(self, request: Request, session_id: uuid.UUID) -> Response:
+        services.login_session_end(user_id=request.user.pk, session_id=session_id)
         return Response(status=HTTPStatus.NO_CONTENT)
 
 

@@ -27,3 +27,11 @@ class LoginThrottled(Throttled):
     extra_detail_singular = "Try again in {wait} second."
     extra_detail_plural = "Try again in {wait} seconds."
     default_code = "login_throttled"
+
+
+class SessionNotFound(APIException):
+    """No live session of the caller has this id (another user's is answered alike)."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+    default_detail = "No such session."
+    default_code = "session_not_found"

@@ -3,11 +3,11 @@
 from dataclasses import dataclass
 
 from django.db import DatabaseError, connection
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from accounts.keyring import current_keyring
-from accounts.models import OutboxEvent
+from accounts.models import LoginSession, OutboxEvent
 
 
 @dataclass(frozen=True)
@@ -44,3 +44,10 @@ def outbox_backlog() -> OutboxBacklog:
     )
     age = (timezone.now() - counts["oldest"]).total_seconds() if counts["oldest"] else 0.0
     return OutboxBacklog(waiting=counts["waiting"], oldest_age_seconds=age, sent=counts["sent"])
+
+
+def login_session_list(*, user_id: int) -> QuerySet[LoginSession]:
+    """The user's live sessions (neither ended nor expired), newest first."""
+    return LoginSession.objects.filter(
+        user_id=user_id, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("-created_at")

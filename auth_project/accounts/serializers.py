@@ -7,7 +7,7 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework.utils import html
 
-from accounts.models import User
+from accounts.models import LoginSession, User
 
 PASSWORD_MAX_LENGTH = 256
 NEW_PASSWORD_MIN_LENGTH = settings.PASSWORD_MIN_LENGTH
@@ -95,6 +95,20 @@ class UserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "username", "email", "date_joined"]
+
+
+class LoginSessionSerializer(serializers.ModelSerializer):
+    """A live session; `current` is true for the one the caller's access token names."""
+
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LoginSession
+        fields = ["id", "created_at", "last_refreshed_at", "expires_at", "user_agent", "client_ip", "current"]
+        read_only_fields = fields
+
+    def get_current(self, session: LoginSession) -> bool:
+        return str(session.id) == self.context.get("current_session_id")
 
 
 class TokenPairSerializer(serializers.Serializer):

@@ -1,32 +1,50 @@
-"""Writes of the auth service: accounts, logins, token rotation and revocation, and the events they record."""
+"""Writes of the auth service: accounts, login sessions, token rotation and revocation, and the events they record."""
 
+import datetime
+import logging
 import uuid
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.events import USER_DEACTIVATED, USER_DELETED, USER_REACTIVATED, event_body
-from accounts.exceptions import InvalidCredentials, LoginThrottled, TokenRejected
-from accounts.models import OutboxEvent, User
+from accounts.exceptions import InvalidCredentials, LoginThrottled, SessionNotFound, TokenRejected
+from accounts.models import USER_AGENT_MAX_LENGTH, LoginSession, OutboxEvent, User
 from accounts.throttling import login_failure_record, login_retry_after
-from accounts.tokens import RefreshToken
+from accounts.tokens import SESSION_CLAIM, RefreshToken
+from config.middleware import ratelimit_client_ip
 
 USERNAME_TAKEN = "A user with that username already exists."
+EMAIL_TAKEN = "A user with that email address already exists."
+REUSE_DETECTED = "Refresh token reuse detected; the session has been ended."
+SESSION_ENDED = "The session has ended; log in again."
+
+logger = logging.getLogger(__name__)
+
+ENDED_SESSION_RETENTION = datetime.timedelta(days=1)
 
 
 def user_create(*, username: str, email: str, password: str) -> User:
-    """Register a user after Django's password validators have accepted the password."""
+    """Register a user after Django's password validators have accepted the password.
+
+    The database's case-insensitive unique indexes decide; the checks before the insert only give the usual
+    answer without a failed insert, and an IntegrityError says which one a racing registration took.
+    """
     user = User(username=User.normalize_username(username), email=User.objects.normalize_email(email))
     errors: dict[str, list[str]] = {}
     if User.objects.filter(username__iexact=user.username).exists():
         errors["username"] = [USERNAME_TAKEN]
+    if User.objects.filter(email__iexact=user.email).exists():
+        errors["email"] = [EMAIL_TAKEN]
     try:
         validate_password(password, user=user)
     except DjangoValidationError as exc:
@@ -38,28 +56,46 @@ def user_create(*, username: str, email: str, password: str) -> User:
         with transaction.atomic():
             user.save()
     except IntegrityError as exc:
-        # Two registrations of one name raced past the check above.
+        if "email" in str(exc):
+            raise ValidationError({"email": [EMAIL_TAKEN]}) from exc
         raise ValidationError({"username": [USERNAME_TAKEN]}) from exc
     return user
 
 
-def token_pair_for_user(*, user: User) -> dict[str, str]:
-    """A new refresh token (recorded as outstanding) and an access token made from it."""
-    refresh = RefreshToken.for_user(user)
+def _pair_in_session(*, user: User, session: LoginSession) -> dict[str, str]:
+    refresh = RefreshToken.for_session(user=user, session_id=str(session.id))
+    session.current_jti = refresh["jti"]
+    session.expires_at = datetime_from_epoch(refresh["exp"])
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
+def token_pair_for_user(*, user: User, user_agent: str = "", client_ip: str | None = None) -> dict[str, str]:
+    """Start a login session: a new refresh token (recorded as outstanding) and an access token made from it.
+
+    The user's sessions that expired a day ago or more go at the same time, so the table holds about one row per
+    live session, while a session that just ended stays visible in the admin for a while.
+    """
+    LoginSession.objects.filter(user=user, expires_at__lt=timezone.now() - ENDED_SESSION_RETENTION).delete()
+    session = LoginSession(user=user, user_agent=user_agent[:USER_AGENT_MAX_LENGTH], client_ip=client_ip or None)
+    pair = _pair_in_session(user=user, session=session)
+    session.save()
+    return pair
+
+
 def token_pair_for_credentials(*, request: HttpRequest, username: str, password: str) -> dict[str, str]:
-    """Log in: refuse while a throttle budget is spent, count failures, and answer alike for every failure."""
-    retry_after = login_retry_after(request=request, username=username)
+    """Log in: refuse while a throttle budget is spent, and answer alike for every failure.
+
+    The authentication backend (accounts.backends) counts the failure, as it does for the admin's login.
+    """
+    client_ip = ratelimit_client_ip(request)
+    retry_after = login_retry_after(username=username, client_ip=client_ip)
     if retry_after is not None:
         raise LoginThrottled(wait=retry_after)
     # authenticate() hashes the password even for an unknown username, so both failures take as long.
     user = authenticate(request, username=username, password=password)
     if user is None:
-        login_failure_record(request=request, username=username)
         raise InvalidCredentials()
-    return token_pair_for_user(user=user)
+    return token_pair_for_user(user=user, user_agent=request.META.get("HTTP_USER_AGENT", ""), client_ip=client_ip)
 
 
 def _verified_refresh_token(raw_token: str) -> RefreshToken:
@@ -69,14 +105,22 @@ def _verified_refresh_token(raw_token: str) -> RefreshToken:
         raise TokenRejected(str(exc)) from exc
 
 
+def _session_id(token: RefreshToken) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(token[SESSION_CLAIM]))
+    except (KeyError, ValueError) as exc:
+        if SESSION_CLAIM in token.payload:
+            raise TokenRejected("Token is invalid or expired.") from exc
+        return None
+
+
 def _user_row_lock(*, user: User, exclusive: bool) -> None:
     """Order refreshes and a password change of one user, until the transaction ends.
 
-    A password change blacklists every refresh token of the user; a refresh issues a new one. Refreshes take
-    a shared lock on the user's row and a password change an exclusive one, so the change waits for the
-    refreshes in flight (and then blacklists their new tokens too) and later refreshes wait for the change
-    (and then find their token blacklisted), while refreshes never wait for each other. SQLite has no row
-    locks; its immediate transactions already run one writer at a time.
+    A password change ends every session of the user; a refresh issues a new token. Refreshes take a shared lock on
+    the user's row and a password change an exclusive one, so the change waits for the refreshes in flight (and
+    then ends their sessions too) and later refreshes wait for the change (and then find their session ended).
+    SQLite has no row locks; its immediate transactions already run one writer at a time.
     """
     if connection.vendor != "postgresql":
         return
@@ -89,35 +133,96 @@ def _user_row_lock(*, user: User, exclusive: bool) -> None:
 
 
 def token_refresh(*, refresh: str) -> dict[str, str]:
-    """Trade a refresh token for a new pair; the used one is blacklisted, and using it again is refused."""
+    """Rotate a refresh token within its session; a token already rotated, presented again, ends the session.
+
+    The session's row is locked while it is read and rotated, so of two refreshes racing with one token the
+    second sees the first's new token as current and ends the session (RFC 9700 4.14.2).
+    """
     token = _verified_refresh_token(refresh)
     user_id = token.get("sub")
     if not str(user_id).isdigit():
         raise TokenRejected("No active account for this token.")
+    session_id = _session_id(token)
     with transaction.atomic():
         user = User.objects.filter(pk=user_id, is_active=True).first()
         if user is None:
             raise TokenRejected("No active account for this token.")
         _user_row_lock(user=user, exclusive=False)
-        # The blacklist row is unique per token: of two concurrent refreshes with one token, only one creates it.
-        _, created = token.blacklist()
-        if not created:
-            raise TokenRejected("Token is blacklisted")
-        return token_pair_for_user(user=user)
+        if session_id is None:
+            # A token from before sessions existed: refused once used, as then; its successor starts a session.
+            _, created = token.blacklist()
+            if not created:
+                raise TokenRejected("Token is blacklisted")
+            return token_pair_for_user(user=user)
+        session = LoginSession.objects.select_for_update().filter(pk=session_id, user=user).first()
+        if session is None or session.revoked_at is not None or session.expires_at <= timezone.now():
+            raise TokenRejected(SESSION_ENDED)
+        reused = session.current_jti != token["jti"]
+        if reused:
+            # Committed before the 401 below: the thief's and the victim's tokens both stop working.
+            session.revoked_at = timezone.now()
+            session.revoked_reason = LoginSession.REVOKED_REUSE
+            session.save(update_fields=["revoked_at", "revoked_reason"])
+        else:
+            pair = _pair_in_session(user=user, session=session)
+            session.last_refreshed_at = timezone.now()
+            session.save(update_fields=["current_jti", "expires_at", "last_refreshed_at"])
+    if reused:
+        logger.warning("refresh token reuse ended a session", extra={"session_id": str(session_id), "user_id": user.pk})
+        raise TokenRejected(REUSE_DETECTED)
+    return pair
 
 
 def token_revoke(*, user: User, refresh: str) -> None:
-    """Log out: blacklist the caller's refresh token."""
+    """Log out: blacklist the caller's refresh token and end its session."""
     token = _verified_refresh_token(refresh)
     if token.get("sub") != str(user.pk):
         raise PermissionDenied("This refresh token was issued to another user.")
-    token.blacklist()
+    session_id = _session_id(token)
+    with transaction.atomic():
+        token.blacklist()
+        if session_id is not None:
+            _sessions_end(LoginSession.objects.filter(pk=session_id, user=user), reason=LoginSession.REVOKED_LOGOUT)
 
 
-def user_password_change(*, user: User, old_password: str, new_password: str) -> None:
-    """Change the password and blacklist every refresh token of the user, signing out all sessions."""
-    if not user.check_password(old_password):
-        raise ValidationError({"old_password": ["The old password is wrong."]})
+def _sessions_end(sessions: QuerySet[LoginSession], *, reason: str) -> int:
+    return sessions.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_reason=reason)
+
+
+def login_session_end(*, user_id: int, session_id: uuid.UUID) -> None:
+    """End one live session of the user (its refresh tokens stop working); another user's is not found."""
+    ended = _sessions_end(
+        LoginSession.objects.filter(pk=session_id, user_id=user_id, expires_at__gt=timezone.now()),
+        reason=LoginSession.REVOKED_USER,
+    )
+    if not ended:
+        raise SessionNotFound()
+
+
+def login_sessions_end_by_operator(*, sessions: QuerySet[LoginSession]) -> int:
+    """End sessions from the admin."""
+    return _sessions_end(sessions, reason=LoginSession.REVOKED_OPERATOR)
+
+
+def _password_check(*, user: User, password: str, client_ip: str, field: str, message: str) -> None:
+    """A wrong password of a signed-in user spends the login budgets, so a stolen access token buys no guesses."""
+    retry_after = login_retry_after(username=user.get_username(), client_ip=client_ip)
+    if retry_after is not None:
+        raise LoginThrottled(wait=retry_after)
+    if not user.check_password(password):
+        login_failure_record(username=user.get_username(), client_ip=client_ip)
+        raise ValidationError({field: [message]})
+
+
+def user_password_change(*, user: User, old_password: str, new_password: str, client_ip: str) -> None:
+    """Change the password and end every session of the user."""
+    _password_check(
+        user=user,
+        password=old_password,
+        client_ip=client_ip,
+        field="old_password",
+        message="The old password is wrong.",
+    )
     try:
         validate_password(new_password, user=user)
     except DjangoValidationError as exc:
@@ -126,6 +231,7 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
         _user_row_lock(user=user, exclusive=True)
         user.set_password(new_password)
         user.save(update_fields=["password"])
+        _sessions_end(LoginSession.objects.filter(user=user), reason=LoginSession.REVOKED_PASSWORD)
         outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
         BlacklistedToken.objects.bulk_create(
             [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
@@ -157,10 +263,11 @@ def user_delete(*, user: User) -> None:
         user.delete()
 
 
-def user_delete_own(*, user: User, password: str) -> None:
+def user_delete_own(*, user: User, password: str, client_ip: str) -> None:
     """A user deletes their own account, after proving it with their password."""
-    if not user.check_password(password):
-        raise ValidationError({"password": ["The password is wrong."]})
+    _password_check(
+        user=user, password=password, client_ip=client_ip, field="password", message="The password is wrong."
+    )
     user_delete(user=user)
 
 

@@ -9,8 +9,13 @@ from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.keyring import current_keyring
+
+# The claim naming the login session (token family) of a refresh token and of the access tokens made from it.
+SESSION_CLAIM = "sid"
 
 
 class KeyringTokenBackend(TokenBackend):
@@ -80,3 +85,18 @@ class RefreshToken(SignedOnce, tokens.RefreshToken):
 
     _token_backend = token_backend
     access_token_class = AccessToken
+
+    @classmethod
+    def for_session(cls, *, user: Any, session_id: str) -> "RefreshToken":
+        """A new outstanding refresh token of the user in a session; signed once, with its `sid` already in."""
+        token = cls()
+        token[api_settings.USER_ID_CLAIM] = str(user.pk)
+        token[SESSION_CLAIM] = session_id
+        OutstandingToken.objects.create(
+            user=user,
+            jti=token[api_settings.JTI_CLAIM],
+            token=str(token),
+            created_at=token.current_time,
+            expires_at=datetime_from_epoch(token["exp"]),
+        )
+        return token

@@ -17,6 +17,8 @@ urlpatterns = [
     *_with_and_without_slash("logout/", apis.LogoutApi.as_view(), "logout"),
     *_with_and_without_slash("me/", apis.MeApi.as_view(), "me"),
     *_with_and_without_slash("password/", apis.PasswordChangeApi.as_view(), "password"),
+    *_with_and_without_slash("sessions/", apis.LoginSessionListApi.as_view(), "sessions"),
+    *_with_and_without_slash("sessions/<uuid:session_id>/", apis.LoginSessionApi.as_view(), "session"),
     *_with_and_without_slash(".well-known/jwks.json", apis.JwksApi.as_view(), "jwks"),
     *_with_and_without_slash("health/", apis.HealthApi.as_view(), "health"),
 ]

@@ -93,6 +93,8 @@ def test_the_openapi_schema_documents_every_endpoint_once(api_client):
         "/auth/refresh/",
         "/auth/logout/",
         "/auth/me/",
+        "/auth/sessions/",
+        "/auth/sessions/{session_id}/",
         "/auth/password/",
         "/auth/.well-known/jwks.json",
         "/auth/health/",

@@ -57,7 +57,8 @@ def cache_keys(backend: str) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def small_budgets(settings):
-    settings.LOGIN_RATE_PER_USERNAME = "3/m"
+    settings.LOGIN_RATE_PER_USERNAME_AND_IP = "3/m"
+    settings.LOGIN_RATE_PER_USERNAME = "6/m"
     settings.LOGIN_RATE_PER_IP = "5/m"
 
 
@@ -136,6 +137,7 @@ def test_the_gateway_real_ip_gives_each_client_its_own_budget(api_client, db):
 
 
 def test_an_empty_rate_turns_a_limit_off(api_client, user, settings):
+    settings.LOGIN_RATE_PER_USERNAME_AND_IP = ""
     settings.LOGIN_RATE_PER_USERNAME = ""
     settings.LOGIN_RATE_PER_IP = ""
 
@@ -155,6 +157,7 @@ def test_counters_live_in_a_cache_shared_by_all_workers(shared_cache, user, api_
 
 def test_spraying_many_usernames_does_not_wipe_another_usernames_spent_budget(shared_cache, api_client, settings, db):
     settings.LOGIN_RATE_PER_IP = ""
+    settings.LOGIN_RATE_PER_USERNAME_AND_IP = ""
     # An hour's window: the spray takes seconds, and a minute's window could end during it and reset the budget.
     settings.LOGIN_RATE_PER_USERNAME = "3/h"
     for _ in range(3):
@@ -165,3 +168,73 @@ def test_spraying_many_usernames_does_not_wipe_another_usernames_spent_budget(sh
         login(api_client, f"sprayed-{number}")
 
     assert login(api_client, "alice").status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def from_address(address: str) -> dict[str, str]:
+    """What the gateway sends for a client at this address."""
+    return {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_REAL_IP": address}
+
+
+def test_an_attacker_spending_a_users_budget_does_not_lock_the_user_out_of_their_own_address(api_client, user):
+    for _ in range(3):
+        login(api_client, "alice", **from_address("203.0.113.66"))
+
+    attacker = login(api_client, "alice", PASSWORD, **from_address("203.0.113.66"))
+    owner = login(api_client, "alice", PASSWORD, **from_address("198.51.100.7"))
+
+    assert attacker.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert owner.status_code == HTTPStatus.OK
+
+
+def test_guesses_at_one_username_from_many_addresses_meet_the_per_username_ceiling(api_client, user):
+    for number in range(6):
+        assert login(api_client, "alice", **from_address(f"203.0.113.{number}")).status_code == HTTPStatus.UNAUTHORIZED
+
+    response = login(api_client, "alice", PASSWORD, **from_address("198.51.100.7"))
+
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_a_fullwidth_username_shares_the_budget_of_its_plain_form(api_client, user):
+    for name in ("alice", "\uff41\uff4c\uff49\uff43\uff45", "\uff21\uff2c\uff29\uff23\uff25"):  # fullwidth forms
+        login(api_client, name)
+
+    assert login(api_client, "alice", PASSWORD).status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_the_admin_login_spends_and_obeys_the_api_logins_budget(api_client, user):
+    user.is_staff = True
+    user.save()
+    for _ in range(3):
+        page = api_client.post("/auth/admin/login/", {"username": "alice", "password": WRONG})
+        assert page.status_code == HTTPStatus.OK, "the admin shows its form again with an error"
+
+    assert login(api_client, "alice", PASSWORD).status_code == HTTPStatus.TOO_MANY_REQUESTS
+    admin = api_client.post("/auth/admin/login/", {"username": "alice", "password": PASSWORD})
+    assert admin.status_code == HTTPStatus.OK, "the right password is refused too: no redirect into the admin"
+    assert "_auth_user_id" not in api_client.session
+
+
+def test_the_admin_login_is_refused_once_api_logins_spent_the_budget(api_client, user):
+    user.is_staff = True
+    user.save()
+    for _ in range(3):
+        login(api_client, "alice")
+
+    admin = api_client.post("/auth/admin/login/", {"username": "alice", "password": PASSWORD})
+
+    assert admin.status_code == HTTPStatus.OK
+    assert "_auth_user_id" not in api_client.session
+
+
+def test_wrong_old_passwords_on_a_password_change_are_throttled_as_failed_logins(auth_client, user):
+    body = {"old_password": WRONG, "new_password": "a brand new passphrase"}
+    for _ in range(3):
+        assert auth_client.post("/auth/password/", body, format="json").status_code == HTTPStatus.BAD_REQUEST
+
+    right = auth_client.post("/auth/password/", {**body, "old_password": PASSWORD}, format="json")
+
+    assert right.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert "Retry-After" in right
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)

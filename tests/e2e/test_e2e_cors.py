@@ -5,7 +5,7 @@ from http import HTTPStatus
 
 from e2e_stack import ALLOWED_ORIGIN, FOREIGN_ORIGIN
 
-EXPOSED = {"ETag", "X-Request-ID", "Retry-After", "Location"}
+EXPOSED = {"ETag", "X-Request-ID", "Retry-After", "Location", "Idempotent-Replayed"}
 
 
 def header_values(response, name: str) -> list[str]:
@@ -34,7 +34,7 @@ def test_a_preflight_from_an_allowed_origin_is_answered_by_the_gateway_without_a
     methods = {method.strip() for method in response.headers["Access-Control-Allow-Methods"].split(",")}
     assert methods == {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
     allowed = {header.strip().lower() for header in response.headers["Access-Control-Allow-Headers"].split(",")}
-    assert allowed == {"authorization", "content-type", "if-match", "if-none-match", "x-request-id"}
+    assert allowed == {"authorization", "content-type", "idempotency-key", "if-match", "if-none-match", "x-request-id"}
     assert int(response.headers["Access-Control-Max-Age"]) > 0
     assert "Origin" in response.headers["Vary"]
     assert stack.wait_for_log("nginx-access", request_id)[0]["status"] == HTTPStatus.NO_CONTENT

@@ -1,4 +1,4 @@
-"""The todo model, owned by the auth service's user id (which has no row here), and what events said of users."""
+"""The todo model, owned by the auth service's user id (no row here), what events said of users, idempotency keys."""
 
 import uuid
 
@@ -66,3 +66,28 @@ class ProcessedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """One caller's Idempotency-Key: the request it was first sent with and, once done, the response to replay.
+
+    Kept in the database, not in a worker's memory, so every instance of the service sees the same keys.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    owner_id = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    # sha256 of method, path (with its query) and body: the same key with another request is refused.
+    fingerprint = models.CharField(max_length=64)
+    # Null while the first request runs; then the stored response.
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    headers = models.JSONField(default=dict)
+    body = models.BinaryField(default=b"")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner_id", "key"], name="idempotency_owner_key_unique")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id}: {self.key}"

@@ -1,14 +1,17 @@
 """Writes of todos, always scoped to one owner (`expected_version` makes a write conditional), and account events."""
 
 import datetime
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from todos.events import USER_DEACTIVATED, USER_DELETED, AccountEvent
 from todos.filters import TodoFilters, todo_filters_where
-from todos.models import AccountState, ProcessedEvent, Todo
+from todos.models import AccountState, IdempotencyRecord, ProcessedEvent, Todo
 from todos.selectors import TODO_TABLE
 
 WRITABLE_FIELDS = frozenset({"title", "description", "completed", "due_date", "order"})
@@ -114,3 +117,77 @@ def account_deleted_todos_purge(*, applied_since: datetime.datetime) -> int:
     ).values("owner_id")
     deleted, _ = Todo.objects.filter(owner_id__in=deleted_owners).delete()
     return deleted
+
+
+class IdempotencyKeyInUse(Exception):
+    """A request with this Idempotency-Key is still running."""
+
+
+class IdempotencyKeyMismatch(Exception):
+    """This Idempotency-Key was first sent with another request (method, path or body)."""
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """A response kept under an Idempotency-Key, to be sent again byte for byte."""
+
+    status_code: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _idempotency_expired_before() -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(seconds=settings.IDEMPOTENCY_KEY_RETENTION)
+
+
+def idempotency_key_claim(*, owner_id: str, key: str, fingerprint: str) -> StoredResponse | None:
+    """Claim a key for a first request (None: go ahead), or return the response stored under it.
+
+    The claim commits at once, so a retry arriving at any instance while the first request runs sees it (409). A
+    claim older than IDEMPOTENCY_IN_PROGRESS_TIMEOUT with no response belonged to a process that died mid-request;
+    it is taken over rather than refusing the key until it expires. Expired keys are pruned here, on write.
+    """
+    idempotency_keys_prune(owner_id=owner_id)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(owner_id=owner_id, key=key, fingerprint=fingerprint)
+        return None
+    except IntegrityError:
+        pass
+    with transaction.atomic():
+        record = IdempotencyRecord.objects.select_for_update().filter(owner_id=owner_id, key=key).first()
+        if record is None:  # pruned or released since the insert failed: claim it again
+            IdempotencyRecord.objects.create(owner_id=owner_id, key=key, fingerprint=fingerprint)
+            return None
+        if record.fingerprint != fingerprint:
+            raise IdempotencyKeyMismatch()
+        if record.status_code is not None:
+            return StoredResponse(record.status_code, record.headers, bytes(record.body))
+        abandoned = now - datetime.timedelta(seconds=settings.IDEMPOTENCY_IN_PROGRESS_TIMEOUT)
+        if record.created_at > abandoned:
+            raise IdempotencyKeyInUse()
+        record.created_at = now
+        record.save(update_fields=["created_at"])
+        return None
+
+
+def idempotency_key_complete(*, owner_id: str, key: str, response: StoredResponse) -> None:
+    """Store the first request's response under its key; call it in the transaction of the request's write."""
+    IdempotencyRecord.objects.filter(owner_id=owner_id, key=key).update(
+        status_code=response.status_code, headers=response.headers, body=response.body
+    )
+
+
+def idempotency_key_release(*, owner_id: str, key: str) -> None:
+    """Forget a claim whose request failed, so the client can fix it and retry with the same key."""
+    IdempotencyRecord.objects.filter(owner_id=owner_id, key=key, status_code__isnull=True).delete()
+
+
+def idempotency_keys_prune(*, owner_id: str | None = None, batch_size: int = 1000) -> int:
+    """Delete keys past IDEMPOTENCY_KEY_RETENTION (one owner's, or a batch of everybody's); return how many."""
+    expired = IdempotencyRecord.objects.filter(created_at__lt=_idempotency_expired_before())
+    if owner_id is not None:
+        expired = expired.filter(owner_id=owner_id)
+    ids = list(expired.order_by("created_at").values_list("id", flat=True)[:batch_size])
+    return IdempotencyRecord.objects.filter(id__in=ids).delete()[0] if ids else 0

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from todos import selectors, services
+from todos import idempotency, selectors, services
 from todos.browser import ListFilterForm
 from todos.filters import MAX_SEARCH_LENGTH, ORDERING_FIELDS, ORDERING_PATTERN, todo_filters_from_query
 from todos.links import absolute_url
@@ -143,7 +143,13 @@ class TodoListView(TodoAPIView):
         results = [todo_row_representation(row, base_url=base_url) for row in rows]
         return self.paginator.paginated_response(count=count, results=results)
 
-    @extend_schema(operation_id="todos_create", summary="Create a todo", responses={201: TodoSerializer})
+    @extend_schema(
+        operation_id="todos_create",
+        summary="Create a todo",
+        parameters=[idempotency.PARAMETER],
+        responses={201: TodoSerializer, **idempotency.RESPONSES},
+    )
+    @idempotency.idempotent
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -154,10 +160,14 @@ class TodoListView(TodoAPIView):
 
     @extend_schema(
         operation_id="todos_bulk_destroy",
-        parameters=[parameter for parameter in LIST_PARAMETERS if parameter.name in BULK_DELETE_QUERY],
+        parameters=[
+            *(parameter for parameter in LIST_PARAMETERS if parameter.name in BULK_DELETE_QUERY),
+            idempotency.PARAMETER,
+        ],
         summary="Delete the caller's todos that match the filters (?completed=true clears the done ones)",
-        responses={204: None},
+        responses={204: None, **idempotency.RESPONSES},
     )
+    @idempotency.idempotent
     def delete(self, request: Request) -> Response:
         filters = todo_filters_from_query(request.query_params)
         services.todo_bulk_delete(owner_id=request.user.id, filters=filters)
@@ -192,28 +202,31 @@ class TodoDetailView(TodoAPIView):
 
     @extend_schema(
         operation_id="todos_update",
-        parameters=[IF_MATCH],
+        parameters=[IF_MATCH, idempotency.PARAMETER],
         summary="Replace a todo (left-out optional fields go back to their defaults)",
-        responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE},
+        responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE, **idempotency.RESPONSES},
     )
+    @idempotency.idempotent
     def put(self, request: Request, todo_id: UUID) -> Response:
         return self._update(request, todo_id, partial=False)
 
     @extend_schema(
         operation_id="todos_partial_update",
-        parameters=[IF_MATCH],
+        parameters=[IF_MATCH, idempotency.PARAMETER],
         summary="Update part of a todo",
-        responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE},
+        responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE, **idempotency.RESPONSES},
     )
+    @idempotency.idempotent
     def patch(self, request: Request, todo_id: UUID) -> Response:
         return self._update(request, todo_id, partial=True)
 
     @extend_schema(
         operation_id="todos_destroy",
-        parameters=[IF_MATCH],
+        parameters=[IF_MATCH, idempotency.PARAMETER],
         summary="Delete a todo",
-        responses={204: None, 404: NOT_FOUND, 412: STALE},
+        responses={204: None, 404: NOT_FOUND, 412: STALE, **idempotency.RESPONSES},
     )
+    @idempotency.idempotent
     def delete(self, request: Request, todo_id: UUID) -> Response:
         owner_id = request.user.id
         expected_version = self._precondition(request, todo_id)

@@ -146,8 +146,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # ------------------------------------------------------------------------------ login throttling
-# django-ratelimit rates ("count/period"); failed logins spend the budget, an empty value turns a limit off.
-LOGIN_RATE_PER_USERNAME = os.environ.get("LOGIN_RATE_PER_USERNAME", "5/m")
+# django-ratelimit rates ("count/period"); failed logins (API, admin, a wrong old password) spend every budget,
+# an empty value turns a limit off. Why three budgets: accounts.throttling and docs/api.md.
+AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
+LOGIN_RATE_PER_USERNAME_AND_IP = os.environ.get("LOGIN_RATE_PER_USERNAME_AND_IP", "5/m")
+LOGIN_RATE_PER_USERNAME = os.environ.get("LOGIN_RATE_PER_USERNAME", "100/h")
 LOGIN_RATE_PER_IP = os.environ.get("LOGIN_RATE_PER_IP", "30/m")
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "config.middleware.ratelimit_client_ip"

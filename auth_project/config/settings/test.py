@@ -18,3 +18,8 @@ JWT_KEYRING_CHECK_INTERVAL = 0.0
 
 # Serve static files straight from the apps, as in development: tests never run collectstatic.
 WHITENOISE_USE_FINDERS = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # Tests that race threads need a file: an in-memory database's shared cache fails with "table is locked" at
+    # once, where a file waits for the lock as the real one does.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}  # noqa: F405

@@ -128,6 +128,14 @@ TEMPLATES = [
 
 # SECURITY
 # ------------------------------------------------------------------------------
+# Failed admin logins spend the budgets the auth service's logins have (todos.throttling, docs/api.md), counted in a
+# database table every worker and instance shares (created by todos migration 0004).
+AUTHENTICATION_BACKENDS = ["todos.backends.ThrottledModelBackend"]
+CACHES = {"default": {"BACKEND": "todos.cache.LockingDatabaseCache", "LOCATION": "todo_cache"}}
+RATELIMIT_USE_CACHE = "default"
+LOGIN_RATE_PER_USERNAME_AND_IP = os.environ.get("LOGIN_RATE_PER_USERNAME_AND_IP", "5/m")
+LOGIN_RATE_PER_USERNAME = os.environ.get("LOGIN_RATE_PER_USERNAME", "100/h")
+LOGIN_RATE_PER_IP = os.environ.get("LOGIN_RATE_PER_IP", "30/m")
 # Addresses or networks of the gateway (a Kubernetes pod network, where its address changes): only their X-Real-IP
 # is believed (request logs) and only they may set X-Forwarded-*, as gunicorn's forwarded_allow_ips takes them.
 TRUSTED_PROXY_IPS = tuple(
@@ -214,6 +222,14 @@ EVENTS_DEAD_LETTER_QUEUE = f"{EVENTS_QUEUE}.dead-letter"
 # Attempts of an event whose handler fails for another reason than an unavailable database, before it is dead-lettered.
 EVENTS_MAX_ATTEMPTS = int(os.environ.get("EVENTS_MAX_ATTEMPTS", "5"))
 EVENTS_RETRY_MAX_DELAY = env_float("EVENTS_RETRY_MAX_DELAY", 30)
+
+# IDEMPOTENCY-KEY (docs/api.md, "Retrying writes safely")
+# ------------------------------------------------------------------------------
+# Seconds a key and its stored response are kept (at least a day, as clients retrying after an outage expect);
+# expired keys are pruned on write and by manage.py prune_idempotency_keys.
+IDEMPOTENCY_KEY_RETENTION = int(os.environ.get("IDEMPOTENCY_KEY_RETENTION", str(24 * 60 * 60)))
+# Seconds after which a key whose first request never finished (its process died) may be claimed again.
+IDEMPOTENCY_IN_PROGRESS_TIMEOUT = int(os.environ.get("IDEMPOTENCY_IN_PROGRESS_TIMEOUT", "60"))
 
 # API SCHEMA
 # ------------------------------------------------------------------------------

@@ -15,3 +15,8 @@ JWT_JWKS_URL = ""
 # Static files straight from the apps' folders, no collectstatic needed.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # Tests that race threads need a file: an in-memory database's shared cache fails with "table is locked" at
+    # once, where a file waits for the lock as the real one does.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405

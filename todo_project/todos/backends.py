@@ -1,0 +1,32 @@
+"""The authentication backend of the admin login: the same budgets, rates and rules as the auth service's logins."""
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+from config.requestid import client_ip
+from todos.throttling import login_failure_record, login_retry_after
+
+
+class ThrottledModelBackend(ModelBackend):
+    """Django's ModelBackend behind the login budgets: a spent budget refuses even the right password.
+
+    PermissionDenied makes django.contrib.auth.authenticate() stop and answer None, so the admin's login form shows
+    its usual error; this service has no login API.
+    """
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> Any:
+        if request is None or username is None:
+            return super().authenticate(request, username=username, password=password, **kwargs)
+        # A Unix-socket peer has no address; such requests share one budget rather than crash the limiter.
+        address = client_ip(request) or "0.0.0.0"  # noqa: S104
+        if login_retry_after(username=username, client_ip=address) is not None:
+            raise PermissionDenied("Too many failed login attempts.")
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None:
+            login_failure_record(username=username, client_ip=address)
+        return user

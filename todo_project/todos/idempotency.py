@@ -1,0 +1,127 @@
+"""The Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header): a retried write runs at most once."""
+
+import functools
+import hashlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from todos import services
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+# The headers a replay must repeat for a client to act on it; the rest (request id, Vary, ...) are made afresh.
+STORED_HEADERS = ("Content-Type", "Location", "ETag")
+_VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+
+PARAMETER = OpenApiParameter(
+    HEADER,
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+    OpenApiParameter.HEADER,
+    description="Makes a retry safe: the first request with a key runs; a retry with the same key and the same "
+    "request gets the stored response again with `Idempotent-Replayed: true`. Scoped to the caller, kept 24 hours.",
+)
+_ERROR = inline_serializer("IdempotencyError", {"detail": serializers.CharField()})
+RESPONSES = {
+    409: OpenApiResponse(_ERROR, description="A request with this Idempotency-Key is still running; retry later."),
+    422: OpenApiResponse(_ERROR, description="This Idempotency-Key was used with another request."),
+}
+
+
+class IdempotencyKeyInUse(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "A request with this Idempotency-Key is still being processed; retry later."
+    default_code = "idempotency_key_in_use"
+
+
+class IdempotencyKeyMismatch(APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was already used with a different request."
+    default_code = "idempotency_key_mismatch"
+
+
+def _key(request: Request) -> str | None:
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    if not _VALID_KEY.fullmatch(key):
+        raise ParseError(f"{HEADER} must be 1 to 255 printable ASCII characters.")
+    return key
+
+
+def _fingerprint(request: Request) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.get_full_path().encode(), request._request.body):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _replay(stored: services.StoredResponse) -> HttpResponse:
+    response = HttpResponse(stored.body, status=stored.status_code)
+    for name, value in stored.headers.items():
+        response[name] = value
+    response[REPLAYED_HEADER] = "true"
+    return response
+
+
+def idempotent(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a write view's handler at most once per (caller, Idempotency-Key); without the header, as usual.
+
+    The handler's write and the stored response commit in one transaction: either both or neither. A 4xx or an
+    exception stores nothing and frees the key, so the client can fix the request and retry with the same key.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        key = _key(request)
+        if key is None:
+            return handler(view, request, *args, **kwargs)
+        owner_id = request.user.id
+        try:
+            stored = services.idempotency_key_claim(owner_id=owner_id, key=key, fingerprint=_fingerprint(request))
+        except services.IdempotencyKeyInUse as exc:
+            raise IdempotencyKeyInUse() from exc
+        except services.IdempotencyKeyMismatch as exc:
+            raise IdempotencyKeyMismatch() from exc
+        if stored is not None:
+            return _replay(stored)
+        try:
+            with transaction.atomic():
+                response = handler(view, request, *args, **kwargs)
+                if response.status_code >= status.HTTP_400_BAD_REQUEST:
+                    raise _NotStored(response)
+                response = view.finalize_response(request, response, *args, **kwargs)
+                if isinstance(response, Response):
+                    response.render()
+                headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
+                services.idempotency_key_complete(
+                    owner_id=owner_id,
+                    key=key,
+                    response=services.StoredResponse(response.status_code, headers, bytes(response.content)),
+                )
+        except _NotStored as refused:
+            services.idempotency_key_release(owner_id=owner_id, key=key)
+            return refused.response
+        except BaseException:
+            services.idempotency_key_release(owner_id=owner_id, key=key)
+            raise
+        return response
+
+    return wrapper
+
+
+class _NotStored(Exception):
+    """Carries a 4xx response out of the transaction, which rolls back whatever the handler wrote."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        super().__init__()
+        self.response = response
