@@ -3,11 +3,14 @@
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 
 import gunicorn.http.parser
+from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('TODO_PORT', '8002')}")
@@ -41,6 +44,47 @@ control_socket_disable = True
 limit_request_line = 8190
 limit_request_fields = 32768
 limit_request_field_size = 8190
+
+
+# ---------------------------------------------------------------------------- metrics (twins in both services)
+# Prometheus metrics on METRICS_BIND (host:port; empty: none), summed over every worker: each worker writes its
+# figures to files in PROMETHEUS_MULTIPROC_DIR and the master serves their sum, so a scrape never sees one
+# worker's share only (docs/observability.md). Set before any worker imports prometheus_client.
+METRICS_BIND = os.environ.get("METRICS_BIND", "")
+MADE_METRICS_DIR = bool(METRICS_BIND) and not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if MADE_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gunicorn-metrics-")
+
+
+def on_starting(server) -> None:
+    """Empty the metrics folder: files a previous master left would add its dead workers' counts to ours."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if METRICS_BIND and folder and os.path.isdir(folder):
+        for name in os.listdir(folder):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
+
+
+def when_ready(server) -> None:
+    """Serve the workers' summed metrics from the master, on an address the gateway does not route to."""
+    if not METRICS_BIND:
+        return
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    host, _, port = METRICS_BIND.rpartition(":")
+    start_http_server(int(port), addr=host.strip("[]") or "127.0.0.1", registry=registry)
+    server.log.info("metrics on http://%s/metrics", METRICS_BIND)
+
+
+def child_exit(server, worker) -> None:
+    """Drop a dead worker's live gauges; its counters stay in the sum."""
+    if METRICS_BIND:
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    if MADE_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------- hooks (twins in both services)

@@ -12,6 +12,7 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 from pika.exceptions import AMQPError
 
+from accounts.metrics import events_published
 from accounts.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,8 @@ def outbox_publish_batch(*, publish: Callable[[dict], None], batch_size: int) ->
         for event in events:
             publish(event.payload)
         outbox_mark_sent(event_ids=[event.id for event in events])
+    for event in events:
+        events_published.labels(type=event.payload.get("type", "unknown")).inc()
     return len(events)
 
 

@@ -14,6 +14,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts.events import USER_DEACTIVATED, USER_DELETED, USER_REACTIVATED, event_body
 from accounts.exceptions import InvalidCredentials, LoginThrottled, TokenRejected
+from accounts.metrics import login_failures, token_refusals
 from accounts.models import OutboxEvent, User
 from accounts.throttling import login_failure_record, login_retry_after
 from accounts.tokens import RefreshToken
@@ -53,11 +54,13 @@ def token_pair_for_credentials(*, request: HttpRequest, username: str, password:
     """Log in: refuse while a throttle budget is spent, count failures, and answer alike for every failure."""
     retry_after = login_retry_after(request=request, username=username)
     if retry_after is not None:
+        login_failures.labels(reason="throttled").inc()
         raise LoginThrottled(wait=retry_after)
     # authenticate() hashes the password even for an unknown username, so both failures take as long.
     user = authenticate(request, username=username, password=password)
     if user is None:
         login_failure_record(request=request, username=username)
+        login_failures.labels(reason="invalid_credentials").inc()
         raise InvalidCredentials()
     return token_pair_for_user(user=user)
 
@@ -66,6 +69,8 @@ def _verified_refresh_token(raw_token: str) -> RefreshToken:
     try:
         return RefreshToken(raw_token)
     except TokenError as exc:
+        # SimpleJWT's own message tells a blacklisted (reused or logged-out) token from a bad one.
+        token_refusals.labels(reason="reused" if "blacklisted" in str(exc) else "invalid").inc()
         raise TokenRejected(str(exc)) from exc
 
 
@@ -93,15 +98,18 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     token = _verified_refresh_token(refresh)
     user_id = token.get("sub")
     if not str(user_id).isdigit():
+        token_refusals.labels(reason="no_account").inc()
         raise TokenRejected("No active account for this token.")
     with transaction.atomic():
         user = User.objects.filter(pk=user_id, is_active=True).first()
         if user is None:
+            token_refusals.labels(reason="no_account").inc()
             raise TokenRejected("No active account for this token.")
         _user_row_lock(user=user, exclusive=False)
         # The blacklist row is unique per token: of two concurrent refreshes with one token, only one creates it.
         _, created = token.blacklist()
         if not created:
+            token_refusals.labels(reason="reused").inc()
             raise TokenRejected("Token is blacklisted")
         return token_pair_for_user(user=user)
 

@@ -90,6 +90,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # Kept short: this stack runs on every request of the list benchmark. Sessions, CSRF, auth and messages serve
 # the operators' admin only; each is lazy and costs next to nothing on API requests.
 MIDDLEWARE = [
+    # Outermost, so it counts and times every answer, the guards' refusals included.
+    "config.metrics.MetricsMiddleware",
     "config.requestid.RequestIdMiddleware",
     # Before anything reads the Host (CommonMiddleware does): a foreign Host is a JSON 400 even with DEBUG on.
     "config.guards.AllowedHostMiddleware",
@@ -214,6 +216,12 @@ EVENTS_DEAD_LETTER_QUEUE = f"{EVENTS_QUEUE}.dead-letter"
 # Attempts of an event whose handler fails for another reason than an unavailable database, before it is dead-lettered.
 EVENTS_MAX_ATTEMPTS = int(os.environ.get("EVENTS_MAX_ATTEMPTS", "5"))
 EVENTS_RETRY_MAX_DELAY = env_float("EVENTS_RETRY_MAX_DELAY", 30)
+
+# METRICS (docs/observability.md)
+# ------------------------------------------------------------------------------
+# host:port where the consumer serves Prometheus metrics (gunicorn.conf.py reads the same variable for the web
+# process); empty: none. Never an address the gateway routes to.
+METRICS_BIND = os.environ.get("METRICS_BIND", "")
 
 # API SCHEMA
 # ------------------------------------------------------------------------------
