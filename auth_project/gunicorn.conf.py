@@ -10,7 +10,6 @@ import tempfile
 import time
 
 import gunicorn.http.parser
-from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('AUTH_PORT') or 8001}"
@@ -48,7 +47,9 @@ limit_request_field_size = 8190
 # ---------------------------------------------------------------------------- metrics (twins in both services)
 # Prometheus metrics on METRICS_BIND (host:port; empty: none), summed over every worker: each worker writes its
 # figures to files in PROMETHEUS_MULTIPROC_DIR and the master serves their sum, so a scrape never sees one
-# worker's share only (docs/observability.md). Set before any worker imports prometheus_client.
+# worker's share only (docs/observability.md). prometheus_client picks its mode when first imported, so the
+# folder is set here, and the hooks import it only when they run: a master that imported it before would
+# pass its single-process mode on to the workers it forks.
 METRICS_BIND = os.environ.get("METRICS_BIND", "")
 MADE_METRICS_DIR = bool(METRICS_BIND) and not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if MADE_METRICS_DIR:
@@ -68,6 +69,8 @@ def when_ready(server) -> None:
     """Serve the workers' summed metrics from the master, on an address the gateway does not route to."""
     if not METRICS_BIND:
         return
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     host, _, port = METRICS_BIND.rpartition(":")
@@ -78,6 +81,8 @@ def when_ready(server) -> None:
 def child_exit(server, worker) -> None:
     """Drop a dead worker's live gauges; its counters stay in the sum."""
     if METRICS_BIND:
+        from prometheus_client import multiprocess
+
         multiprocess.mark_process_dead(worker.pid)
 
 

@@ -4,7 +4,9 @@ The stack runs on free ports with its own var/ folder, its own two databases and
 virtual host, made here and dropped afterwards, so it never touches a developer's `make up` stack.
 """
 
+import contextlib
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -81,7 +83,10 @@ def _stack_on(broker_url: str, overrides: dict[str, str]) -> Iterator[Stack]:
         "GUNICORN_WORKERS": "2",
         "AMQP_URL": broker_url,
     }
-    for name in ("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"):
+    for name in (
+        *("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"),
+        *("OBSERVABILITY", "METRICS_PORT", "PROMETHEUS_PORT", "METRICS_BIND", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ):
         env.pop(name, None)
     env.update(overrides)
     running = Stack(url=f"http://127.0.0.1:{gateway_port}", var_dir=var_dir, env=env)
@@ -113,6 +118,35 @@ def stack() -> Iterator[Stack]:
 def unthrottled_stack() -> Iterator[Stack]:
     """A second stack without the gateway's rate limits, for the schema fuzzer's thousands of requests."""
     with _running_stack(GATEWAY_RATE_LIMITS="off") as running:
+        yield running
+
+
+def _free_port_run(length: int) -> int:
+    """The first of `length` consecutive free ports."""
+    for _ in range(200):
+        first = random.randint(20000, 60000)
+        with contextlib.ExitStack() as probes:
+            try:
+                for port in range(first, first + length):
+                    probes.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return first
+    raise RuntimeError(f"no run of {length} free ports found")
+
+
+@pytest.fixture(scope="module")
+def observed_stack() -> Iterator[Stack]:
+    """A stack with OBSERVABILITY=on and two auth instances: every process serves metrics, Prometheus scrapes them."""
+    # Metrics: auth-1, auth-2, todo-1, relay, consumer, the nginx exporter, then nginx's stub_status.
+    with _running_stack(
+        OBSERVABILITY="on",
+        AUTH_INSTANCES="2",
+        AUTH_PORT=str(_free_port_run(2)),
+        METRICS_PORT=str(_free_port_run(7)),
+        PROMETHEUS_PORT=str(_free_ports(1)[0]),
+        GATEWAY_RATE_LIMITS="off",
+    ) as running:
         yield running
 
 
