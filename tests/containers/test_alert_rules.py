@@ -1,4 +1,4 @@
-"""The alert rules (observability/prometheus/alerts.yml): valid for promtool, and firing exactly when their tests say."""
+"""The alert rules (observability/prometheus/alerts.yml): promtool accepts them, and they fire when their tests say."""
 
 import shutil
 import subprocess

@@ -1,4 +1,4 @@
-"""OBSERVABILITY=on: a real Prometheus (Debian's) scrapes every process of a real stack, and the gateway hides metrics."""
+"""OBSERVABILITY=on: Debian's Prometheus scrapes every process of a real stack, and the gateway hides the metrics."""
 
 import json
 import time
@@ -79,7 +79,7 @@ def test_a_thousand_different_todo_ids_leave_the_series_count_flat(observed_stac
     for _ in range(1000):
         assert client.get(f"/todos/{uuid.uuid4()}/", headers=user.auth).status_code == HTTPStatus.NOT_FOUND
 
-    detail_404s = f'sum(http_requests_total{{job="todo", route="todos/<todo_id>/", status="404"}})'
+    detail_404s = 'sum(http_requests_total{job="todo", route="todos/<todo_id>/", status="404"})'
     assert wait_for(lambda: query(observed_stack, detail_404s).get("", 0) >= 1001, timeout=30)
     assert query(observed_stack, series)[""] == before
 
