@@ -158,10 +158,16 @@ def post_worker_init(worker) -> None:
 
 
 def post_fork(server, worker) -> None:
-    """Make a worker die with its master, so a killed master frees the port at once instead of hanging it."""
+    """Make a worker die with its master, so a killed master frees the port at once; start its tracing."""
     # Orphaned workers would keep the listening socket open while they wind down for graceful_timeout: new
     # connections would queue in its backlog unanswered and the gateway would wait instead of retrying.
     if sys.platform == "linux":
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != server.pid:
             os._exit(1)
+    # Traces (only with OTEL_EXPORTER_OTLP_ENDPOINT): one tracer provider per worker, started after the fork,
+    # since its batch processor's thread would not survive one. The settings module defaults as in config/wsgi.py.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+    from config.tracing import tracing_start
+
+    tracing_start(service_name="auth")

@@ -18,6 +18,7 @@ from accounts.metrics import login_failures, token_refusals
 from accounts.models import OutboxEvent, User
 from accounts.throttling import login_failure_record, login_retry_after
 from accounts.tokens import RefreshToken
+from config.tracing import traceparent_now
 
 USERNAME_TAKEN = "A user with that username already exists."
 
@@ -151,6 +152,7 @@ def outbox_event_record(*, event_type: str, user_id: int) -> OutboxEvent:
         event_type=event_type,
         occurred_at=occurred_at,
         payload=event_body(event_id=event_id, event_type=event_type, occurred_at=occurred_at, user_id=user_id),
+        trace_parent=traceparent_now(),
     )
 
 

@@ -27,6 +27,7 @@ from e2e_stack import (
     rabbitmq_vhost,
     register_and_login,
 )
+from otlp_receiver import OtlpReceiver
 
 
 def _free_ports(count: int) -> list[int]:
@@ -136,10 +137,20 @@ def _free_port_run(length: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def observed_stack() -> Iterator[Stack]:
-    """A stack with OBSERVABILITY=on and two auth instances: every process serves metrics, Prometheus scrapes them."""
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    with OtlpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def observed_stack(otlp_receiver: OtlpReceiver) -> Iterator[Stack]:
+    """A stack with OBSERVABILITY=on and two auth instances: every process serves metrics, Prometheus scrapes them,
+    and every process exports its spans to the test's OTLP receiver."""
     # Metrics: auth-1, auth-2, todo-1, relay, consumer, the nginx exporter, then nginx's stub_status.
     with _running_stack(
+        OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.endpoint,
+        # Export every 200 ms, so the tests wait less for the spans.
+        OTEL_BSP_SCHEDULE_DELAY="200",
         OBSERVABILITY="on",
         AUTH_INSTANCES="2",
         AUTH_PORT=str(_free_port_run(2)),

@@ -9,10 +9,12 @@ import pika
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
+from opentelemetry.trace import SpanKind
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError
 from pika.spec import Basic, BasicProperties
 
+from config.tracing import traced
 from todos.events import InvalidEvent, account_event_parse
 from todos.metrics import events_consumed, events_dead_lettered, events_queue_messages, events_redelivered
 from todos.services import account_deleted_todos_purge, account_event_apply
@@ -89,6 +91,18 @@ class EventConsumer:
             delay = min(delay * 2, settings.EVENTS_RETRY_MAX_DELAY)
 
     def on_message(
+        self, channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> None:
+        """Handle one message as a span of the trace its headers carry (the request that recorded the event)."""
+        traceparent = (properties.headers or {}).get("traceparent", "")
+        with traced(
+            f"process {method.routing_key}",
+            traceparent=traceparent if isinstance(traceparent, str) else "",
+            kind=SpanKind.CONSUMER,
+        ):
+            self._handle(channel, method, properties, body)
+
+    def _handle(
         self, channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
     ) -> None:
         if method.redelivered:

@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 from accounts.metrics import OutboxBacklogCollector
 from accounts.outbox import outbox_relay_run
 from config.metrics import metrics_serve
+from config.tracing import tracing_start
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class Command(BaseCommand):
             REGISTRY.register(OutboxBacklogCollector())
             metrics_serve(bind=settings.METRICS_BIND)
             logger.info("metrics served", extra={"bind": settings.METRICS_BIND})
+        tracing_start(service_name="auth-outbox-relay")
         logger.info("outbox relay starting", extra={"broker": _without_password(settings.AMQP_URL)})
         outbox_relay_run(should_stop=lambda: stopping)
         logger.info("outbox relay stopped")
