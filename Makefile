@@ -18,8 +18,8 @@ PYTEST_ARGS ?=
 COMPOSE := docker compose -f compose/docker-compose.yml --env-file compose/.env
 
 .PHONY: help setup keys up down status restart logs migrate superuser \
-        test test-auth test-todo test-e2e test-faults test-containers test-k8s lint format openapi bench compose-up \
-        compose-down clean
+        test test-auth test-todo test-e2e test-faults test-containers test-k8s test-compose lint format openapi bench \
+        compose-up compose-down clean
 
 help: ## List every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,7 +51,7 @@ migrate: setup ## Apply both services' database migrations
 superuser: setup ## Create an admin user: make superuser SERVICE=auth|todo
 	@$(PYTHON) scripts/stack.py superuser --service $(or $(SERVICE),$(error set SERVICE=auth or SERVICE=todo))
 
-test: test-auth test-todo test-containers test-k8s test-e2e test-faults ## Run every test (needs PostgreSQL on 127.0.0.1:5432)
+test: test-auth test-todo test-containers test-k8s test-e2e test-faults test-compose ## Run every test (needs PostgreSQL on 127.0.0.1:5432)
 
 test-auth: setup ## Run the auth service's tests
 	@echo "==> auth service tests (database $(AUTH_TEST_DATABASE_URL))"
@@ -77,6 +77,11 @@ test-k8s: setup ## Check the Kubernetes manifests offline: render, strict schema
 	@scripts/bootstrap.sh k8s checkov
 	@echo "==> Kubernetes manifest checks"
 	@$(VENVS)/k8s/bin/pytest tests/k8s $(PYTEST_ARGS)
+
+test-compose: setup ## Build and run the compose stack under podman, and a user's journey through it (as root)
+	@echo "==> compose stack under podman (first run on a machine: about 7 minutes; later runs reuse the base images, about 2)"
+	@scripts/bootstrap.sh compose
+	@$(VENVS)/tools/bin/pytest tests/compose -s -rs $(PYTEST_ARGS)
 
 lint: setup ## ruff lint and format check, Django system checks, no missing migrations
 	@$(VENVS)/tools/bin/ruff check .

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Create or update the project's virtual environments: one per service and one for the
 # cross-service tools. Each is rebuilt only when its requirements files change, so a second run
-# is instant. Usage: scripts/bootstrap.sh [auth|todo|tools|bench ...]
-# (default: auth, todo and tools; the benchmark's own environment is made by `make bench`)
+# is instant. Usage: scripts/bootstrap.sh [auth|todo|tools|bench|compose ...]
+# (default: auth, todo and tools; `make bench` and `make test-compose` make their own environments)
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,6 +17,7 @@ declare -A requirements=(
   [bench]="scripts/requirements-bench.txt"
   [k8s]="tests/k8s/requirements.txt"
   [checkov]="tests/k8s/requirements-checkov.txt"
+  [compose]="tests/requirements-compose.txt"
 )
 # files whose content decides whether a venv is current
 declare -A inputs=(
@@ -26,6 +27,7 @@ declare -A inputs=(
   [bench]="scripts/requirements-bench.txt"
   [k8s]="tests/k8s/requirements.txt"
   [checkov]="tests/k8s/requirements-checkov.txt"
+  [compose]="tests/requirements-compose.txt"
 )
 
 say() { printf '==> %s\n' "$*"; }
@@ -42,7 +44,7 @@ names=("$@")
 
 cd "$repo_root"
 for name in "${names[@]}"; do
-  [[ -n "${requirements[$name]:-}" ]] || die "unknown environment '$name' (auth, todo, tools, bench, k8s or checkov)"
+  [[ -n "${requirements[$name]:-}" ]] || die "unknown environment '$name' (auth, todo, tools, bench, k8s, checkov or compose)"
   venv="$venvs_dir/$name"
   stamp="$venv/.requirements.sha256"
   # shellcheck disable=SC2086  # the inputs list is meant to split into file names

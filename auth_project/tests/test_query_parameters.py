@@ -33,5 +33,5 @@ def test_an_unknown_method_is_405_with_allow_even_without_a_token(api_client: AP
     response = api_client.generic(method, "/auth/me/")
 
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
-    assert response["Allow"] == "GET, HEAD, OPTIONS"
+    assert response["Allow"] == "GET, DELETE, HEAD, OPTIONS"
     assert response.json()["detail"]

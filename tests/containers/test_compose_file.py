@@ -104,6 +104,14 @@ def test_each_service_healthcheck_asks_its_health_endpoint_with_python_alone(ser
     assert path in test[3]
 
 
+def test_no_healthcheck_argument_holds_whitespace(services):
+    # podman's Docker-compatible API (4.x, the compose test's engine) splits CMD arguments on whitespace.
+    for name, service in services.items():
+        test = service.get("healthcheck", {}).get("test", [])
+        if test and test[0] == "CMD":
+            assert not [argument for argument in test[1:] if any(char.isspace() for char in argument)], name
+
+
 @pytest.mark.parametrize("name", ONE_SHOT)
 def test_one_shot_services_run_once_and_are_not_health_checked(services, name):
     assert services[name]["restart"] == "no"
