@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 from . import components
 from .components import NGINX_EXPORTER, PROMETHEUS, Instance
@@ -53,7 +54,7 @@ def ensure_tools() -> None:
     subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], env=env, check=True)
 
 
-def folder(config: StackConfig):
+def folder(config: StackConfig) -> Path:
     return config.var_dir / "prometheus"
 
 

@@ -135,7 +135,11 @@ def stack(postgres: PostgresServer) -> Iterator[Stack]:
         "DJANGO_ENV": "development",
         "GATEWAY_RATE_LIMITS": "off",
     }
-    for name in ("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"):
+    for name in (
+        *("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"),
+        # A developer's OBSERVABILITY=on (.env) would take the fixed metrics and Prometheus ports of their own stack.
+        *("OBSERVABILITY", "METRICS_PORT", "PROMETHEUS_PORT", "METRICS_BIND", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ):
         env.pop(name, None)
     running = Stack(url=f"http://127.0.0.1:{gateway_port}", var_dir=var_dir, env=env)
     try:
