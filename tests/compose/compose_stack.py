@@ -212,6 +212,9 @@ def write_env_file(path: Path, *, project: str, gateway_port: int, subnet: ipadd
         "TODO_DB_PASSWORD": secrets.token_hex(16),
         "AUTH_DJANGO_SECRET_KEY": secrets.token_hex(32),
         "TODO_DJANGO_SECRET_KEY": secrets.token_hex(32),
+        "RABBITMQ_PASSWORD": secrets.token_hex(16),
+        # Required by the observability profile's Grafana, which compose interpolates even when the profile is off.
+        "GRAFANA_ADMIN_PASSWORD": secrets.token_hex(16),
         "GATEWAY_HOST_IP": "127.0.0.1",
         "GATEWAY_PORT": str(gateway_port),
         "PUBLIC_HOSTS": "127.0.0.1,localhost",
