@@ -65,8 +65,14 @@ def test_schemathesis_finds_no_failure_through_the_gateway(
         timeout=600,
     )
 
+    report = tmp_path / "schemathesis.txt"
+    report.write_text(result.stdout)
+    # A fuzzed body can be megabytes long: the message keeps each line short so every failure stays readable.
+    summary = "\n".join(
+        line if len(line) <= 300 else f"{line[:300]}... ({len(line)} characters)" for line in result.stdout.splitlines()
+    )
     assert result.returncode == 0, (
-        f"seed {seed}: rerun with SCHEMATHESIS_SEED={seed}; each failing case is stored under "
-        f"{tmp_path}/.schemathesis for `st replay <id> --url <gateway> -H 'Authorization: Bearer <token>'` "
-        f"against a running stack (make up)\n{result.stdout[-8000:]}"
+        f"seed {seed}: rerun with SCHEMATHESIS_SEED={seed}; the whole report is {report}; each failing case is stored "
+        f"under {tmp_path}/.schemathesis for `st replay <id> --url <gateway> -H 'Authorization: Bearer <token>'` "
+        f"against a running stack (make up)\n{summary[-8000:]}"
     )
