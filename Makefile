@@ -30,7 +30,7 @@ setup: ## Create or update the virtual environments (.venvs/auth, todo, tools)
 keys: setup ## Create a development signing key pair in var/keys when none exists
 	@scripts/dev-keys.sh
 
-up: ## Start the stack in the background under a supervisor (gateway :8080; AUTH_INSTANCES, TODO_INSTANCES)
+up: ## Start the stack under a supervisor (gateway :8080; AUTH_INSTANCES, TODO_INSTANCES; OBSERVABILITY=on)
 	@$(PYTHON) scripts/stack.py up
 
 down: ## Stop everything `make up` started

@@ -3,8 +3,10 @@
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 
 import gunicorn.http.parser
@@ -40,6 +42,53 @@ worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
 limit_request_line = 8190
 limit_request_fields = 32768
 limit_request_field_size = 8190
+
+
+# ---------------------------------------------------------------------------- metrics (twins in both services)
+# Prometheus metrics on METRICS_BIND (host:port; empty: none), summed over every worker: each worker writes its
+# figures to files in PROMETHEUS_MULTIPROC_DIR and the master serves their sum, so a scrape never sees one
+# worker's share only (docs/observability.md). prometheus_client picks its mode when first imported, so the
+# folder is set here, and the hooks import it only when they run: a master that imported it before would
+# pass its single-process mode on to the workers it forks.
+METRICS_BIND = os.environ.get("METRICS_BIND", "")
+MADE_METRICS_DIR = bool(METRICS_BIND) and not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if MADE_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gunicorn-metrics-")
+
+
+def on_starting(server) -> None:
+    """Empty the metrics folder: files a previous master left would add its dead workers' counts to ours."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if METRICS_BIND and folder and os.path.isdir(folder):
+        for name in os.listdir(folder):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
+
+
+def when_ready(server) -> None:
+    """Serve the workers' summed metrics from the master, on an address the gateway does not route to."""
+    if not METRICS_BIND:
+        return
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    host, _, port = METRICS_BIND.rpartition(":")
+    start_http_server(int(port), addr=host.strip("[]") or "127.0.0.1", registry=registry)
+    server.log.info("metrics on http://%s/metrics", METRICS_BIND)
+
+
+def child_exit(server, worker) -> None:
+    """Drop a dead worker's live gauges; its counters stay in the sum."""
+    if METRICS_BIND:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    if MADE_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------- hooks (twins in both services)
@@ -109,10 +158,16 @@ def post_worker_init(worker) -> None:
 
 
 def post_fork(server, worker) -> None:
-    """Make a worker die with its master, so a killed master frees the port at once instead of hanging it."""
+    """Make a worker die with its master, so a killed master frees the port at once; start its tracing."""
     # Orphaned workers would keep the listening socket open while they wind down for graceful_timeout: new
     # connections would queue in its backlog unanswered and the gateway would wait instead of retrying.
     if sys.platform == "linux":
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != server.pid:
             os._exit(1)
+    # Traces (only with OTEL_EXPORTER_OTLP_ENDPOINT): one tracer provider per worker, started after the fork,
+    # since its batch processor's thread would not survive one. The settings module defaults as in config/wsgi.py.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+    from config.tracing import tracing_start
+
+    tracing_start(service_name="auth")

@@ -3,9 +3,10 @@
 It starts its own stack (scripts/stack.py, var/bench/, its own ports) on PostgreSQL with production
 settings and the rate limits lifted, seeds a user and todos through the API, then drives each scenario
 with wrk: a warm-up, then fixed-length runs at 50 connections, each scenario twice. Then it starts the
-stack again with two instances per service and runs the scaling scenarios once more. The report holds
-requests per second, latency percentiles, unexpected responses, each process's peak memory and the
-scaling factor from one instance per service to two.
+stack again with two instances per service and runs the scaling scenarios once more, and once more with
+tracing on (spans exported over OTLP/HTTP to an endpoint that discards them). The report holds requests
+per second, latency percentiles, unexpected responses, each process's peak memory, the scaling factor
+from one instance per service to two and the cost of tracing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import bench_report
@@ -43,6 +46,8 @@ THREADS = 2
 # Run again with this many instances of each service, to measure how throughput scales.
 SCALED_INSTANCES = 2
 SCALING_SCENARIOS = ("list", "create", "login")
+# Run again with tracing on (every span exported over OTLP/HTTP to a sink that discards it), to show its cost.
+TRACING_SCENARIOS = ("list", "create")
 
 # What the stack runs with during the benchmark; the report prints it. The gateway's rate limits are lifted
 # because all the load comes from one address; the login throttles stay on (only failed logins spend them).
@@ -117,11 +122,24 @@ def check_tools() -> None:
         sys.exit(f"bench: PostgreSQL at {POSTGRES_URL} does not answer ({error}); set BENCH_POSTGRES_URL")
 
 
-def stack(command: str, instances: int = 1) -> None:
+def stack(command: str, instances: int = 1, extra_env: dict[str, str] | None = None) -> None:
     counts = {"AUTH_INSTANCES": str(instances), "TODO_INSTANCES": str(instances)}
-    subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "stack.py"), command], check=True, env=os.environ | STACK_ENV | counts
-    )
+    env = os.environ | STACK_ENV | counts | (extra_env or {})
+    subprocess.run([sys.executable, str(REPO / "scripts" / "stack.py"), command], check=True, env=env)
+
+
+class _DiscardSpans(BaseHTTPRequestHandler):
+    """An OTLP/HTTP endpoint that accepts every export and keeps nothing: the cost measured is the services'."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
 
 
 def fresh_databases() -> None:
@@ -430,6 +448,23 @@ def measure_scaled(seeded: dict, gateway: str, warmup: int, seconds: int, repeat
     return {"instances": SCALED_INSTANCES, "results": measure(chosen, gateway, warmup, seconds, repeats)}
 
 
+def measure_traced(seeded: dict, gateway: str, warmup: int, seconds: int, repeats: int, only: set[str]) -> dict:
+    """Start the stack again exporting every span (OTEL_EXPORTER_OTLP_ENDPOINT) and run the tracing scenarios."""
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), _DiscardSpans)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{sink.server_address[1]}"
+    say(f"restarting the stack with tracing on (spans exported to {endpoint}, which discards them)")
+    stack("down")
+    try:
+        stack("up", extra_env={"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
+        seeded = seeded | {"access": login(gateway, seeded["username"])["access"]}
+        chosen = [scenario for scenario in scenarios(seeded) if scenario.key in set(TRACING_SCENARIOS) & only]
+        return {"results": measure(chosen, gateway, warmup, seconds, repeats)}
+    finally:
+        stack("down")
+        sink.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs, once each: under a minute")
@@ -437,6 +472,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the benchmark's stack running afterwards")
     parser.add_argument("--only", help="comma-separated scenario keys to run (default: all)")
     parser.add_argument("--no-scaling", action="store_true", help="skip the run with two instances per service")
+    parser.add_argument("--no-tracing", action="store_true", help="skip the run with tracing on")
     options = parser.parse_args()
     seconds = options.seconds or (2 if options.quick else 10)
     repeats = 1 if options.quick else 2
@@ -462,6 +498,7 @@ def main() -> None:
         memory = memory_report()
         stack_memory = sampler.stop()
         scaled = measure_scaled(seeded, gateway, warmup, seconds, repeats, wanted) if not options.no_scaling else None
+        traced = measure_traced(seeded, gateway, warmup, seconds, repeats, wanted) if not options.no_tracing else None
     finally:
         if not options.keep:
             say("stopping the benchmark stack")
@@ -482,6 +519,7 @@ def main() -> None:
         "machine": bench_report.machine_description(),
         "results": results,
         "scaling": scaled,
+        "tracing": traced,
         "memory": memory,
         "stack_memory": stack_memory,
         "elapsed_seconds": round(time.monotonic() - started, 1),
@@ -492,6 +530,8 @@ def main() -> None:
         print(f"    {label}: {value:.2f}")
     for row in bench_report.scaling_rows(report):
         print(f"    {row['title']}: x{row['factor']:.2f} with {row['instances']} instances per service")
+    for row in bench_report.tracing_rows(report):
+        print(f"    {row['title']}: x{row['factor']:.2f} with tracing on")
     say(f"done in {report['elapsed_seconds']} s: docs/benchmarks.md, docs/benchmarks.json, docs/benchmarks.png")
 
 

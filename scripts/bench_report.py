@@ -210,6 +210,23 @@ def scaling_rows(report: dict) -> list[dict]:
     return rows
 
 
+def tracing_rows(report: dict) -> list[dict]:
+    """Each tracing scenario's throughput with tracing off and on, and their ratio."""
+    tracing = report.get("tracing")
+    if not tracing:
+        return []
+    untraced = {result["scenario"]["key"]: summarise(result) for result in report["results"]}
+    rows = []
+    for result in tracing["results"]:
+        traced = summarise(result)
+        base = untraced.get(traced["key"])
+        if base and base["rps"]:
+            rows.append(
+                traced | {"rps_off": base["rps"], "p99_off_ms": base["p99_ms"], "factor": traced["rps"] / base["rps"]}
+            )
+    return rows
+
+
 SCALING_NOTE = """\
 Why the factor is at most 1 here: the stack's processes and wrk share the same 2 cores, and one instance
 per service already runs two gunicorn workers per service, enough to keep both cores busy. The list and
@@ -282,6 +299,23 @@ def markdown(report: dict, summary: dict[str, dict], kept_notes: str) -> str:
                 f"{row['p99_ms']:.1f} | {row['errors']} |"
             )
         lines += ["", SCALING_NOTE]
+    traced_rows = tracing_rows(report)
+    if traced_rows:
+        lines += [
+            "",
+            "## Tracing on",
+            "",
+            "The same scenarios with `OTEL_EXPORTER_OTLP_ENDPOINT` set: every request, query and event is a span,",
+            "batched and exported over OTLP/HTTP to a local endpoint that discards it (docs/observability.md).",
+            "",
+            "| scenario | req/s, tracing off | req/s, tracing on | ratio | p99 ms off | p99 ms on | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in traced_rows:
+            lines.append(
+                f"| {row['title']} | {row['rps_off']:.0f} | {row['rps']:.0f} | {row['factor']:.2f} | "
+                f"{row['p99_off_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |"
+            )
     lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     for what, measured, met in targets(summary, report):
         lines.append(f"| {what} | {measured} | {'yes' if met else 'not run' if met is None else '**no**'} |")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stackrun import components, gateway, processes, rolling
+from stackrun import components, gateway, observability, processes, rolling
 from stackrun.config import REPO, SERVICES, StackConfig, StackError, say
 from stackrun.supervisor import Supervisor
 
@@ -73,6 +73,10 @@ def print_urls(config: StackConfig) -> None:
         "status       make status; make restart restarts each instance in turn",
         "stop         make down",
     ]
+    if config.observability:
+        lines.insert(
+            4, f"metrics      Prometheus http://localhost:{config.prometheus_port}/targets (docs/observability.md)"
+        )
     print("\n".join(f"    {line}" for line in lines))
 
 
@@ -101,10 +105,16 @@ def command_up(config: StackConfig) -> None:
     ensure_signing_keys(config)
     migrate(config)
     collect_static(config)
+    if config.observability:
+        observability.ensure_tools()
     for instance in components.instances(config):
         if port := instance.port(config):
             processes.ensure_port_free(port, instance.name)
+    for port, label in observability.ports(config).items():
+        processes.ensure_port_free(port, label)
     gateway.render(config)
+    if config.observability:
+        observability.render(config)
     gateway.check(config, nginx)
     config.save_state()
     counts = ", ".join(f"{spec.name} x{components.count(config, spec)}" for spec in components.COMPONENTS)

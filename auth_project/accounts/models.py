@@ -76,6 +76,9 @@ class OutboxEvent(models.Model):
     payload = models.JSONField()
     occurred_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The W3C traceparent of the request that recorded the event: the relay publishes it in the message's headers,
+    # so the consumer's handling continues the request's trace (docs/observability.md).
+    trace_parent = models.CharField(max_length=55, blank=True, default="")
 
     class Meta:
         indexes = [

@@ -10,9 +10,12 @@ import pika
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
+from opentelemetry.trace import SpanKind
 from pika.exceptions import AMQPError
 
+from accounts.metrics import events_published
 from accounts.models import OutboxEvent
+from config.tracing import traced, traceparent_now
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,7 @@ class EventPublisher:
 
     def publish(self, body: dict) -> None:
         """Return once the broker has the message on disk; raise when it refuses or no queue would receive it."""
+        traceparent = traceparent_now()
         self.channel.basic_publish(
             self.exchange,
             routing_key=body["type"],
@@ -46,6 +50,7 @@ class EventPublisher:
                 message_id=body["id"],
                 type=body["type"],
                 timestamp=int(time.time()),
+                headers={"traceparent": traceparent} if traceparent else None,
             ),
             # Unroutable (no queue bound yet, e.g. before the consumer's first start) is an error, so the event
             # stays in the outbox instead of being dropped by the exchange.
@@ -81,8 +86,13 @@ def outbox_publish_batch(*, publish: Callable[[dict], None], batch_size: int) ->
             .order_by("id")[:batch_size]
         )
         for event in events:
-            publish(event.payload)
+            # A span of the recording request's trace, so the message's headers carry that trace on.
+            event_type = event.payload.get("type", "unknown")
+            with traced(f"publish {event_type}", traceparent=event.trace_parent, kind=SpanKind.PRODUCER):
+                publish(event.payload)
         outbox_mark_sent(event_ids=[event.id for event in events])
+    for event in events:
+        events_published.labels(type=event.payload.get("type", "unknown")).inc()
     return len(events)
 
 

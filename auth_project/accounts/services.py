@@ -18,10 +18,12 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.events import USER_DEACTIVATED, USER_DELETED, USER_REACTIVATED, event_body
 from accounts.exceptions import InvalidCredentials, LoginThrottled, SessionNotFound, TokenRejected
+from accounts.metrics import login_failures, token_refusals
 from accounts.models import USER_AGENT_MAX_LENGTH, LoginSession, OutboxEvent, User
 from accounts.throttling import login_failure_record, login_retry_after
 from accounts.tokens import SESSION_CLAIM, RefreshToken
 from config.middleware import ratelimit_client_ip
+from config.tracing import traceparent_now
 
 USERNAME_TAKEN = "A user with that username already exists."
 EMAIL_TAKEN = "A user with that email address already exists."
@@ -90,10 +92,12 @@ def token_pair_for_credentials(*, request: HttpRequest, username: str, password:
     client_ip = ratelimit_client_ip(request)
     retry_after = login_retry_after(username=username, client_ip=client_ip)
     if retry_after is not None:
+        login_failures.labels(reason="throttled").inc()
         raise LoginThrottled(wait=retry_after)
     # authenticate() hashes the password even for an unknown username, so both failures take as long.
     user = authenticate(request, username=username, password=password)
     if user is None:
+        login_failures.labels(reason="invalid_credentials").inc()
         raise InvalidCredentials()
     return token_pair_for_user(user=user, user_agent=request.META.get("HTTP_USER_AGENT", ""), client_ip=client_ip)
 
@@ -102,6 +106,8 @@ def _verified_refresh_token(raw_token: str) -> RefreshToken:
     try:
         return RefreshToken(raw_token)
     except TokenError as exc:
+        # SimpleJWT's own message tells a blacklisted (reused or logged-out) token from a bad one.
+        token_refusals.labels(reason="reused" if "blacklisted" in str(exc) else "invalid").inc()
         raise TokenRejected(str(exc)) from exc
 
 
@@ -141,21 +147,25 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     token = _verified_refresh_token(refresh)
     user_id = token.get("sub")
     if not str(user_id).isdigit():
+        token_refusals.labels(reason="no_account").inc()
         raise TokenRejected("No active account for this token.")
     session_id = _session_id(token)
     with transaction.atomic():
         user = User.objects.filter(pk=user_id, is_active=True).first()
         if user is None:
+            token_refusals.labels(reason="no_account").inc()
             raise TokenRejected("No active account for this token.")
         _user_row_lock(user=user, exclusive=False)
         if session_id is None:
             # A token from before sessions existed: refused once used, as then; its successor starts a session.
             _, created = token.blacklist()
             if not created:
+                token_refusals.labels(reason="reused").inc()
                 raise TokenRejected("Token is blacklisted")
             return token_pair_for_user(user=user)
         session = LoginSession.objects.select_for_update().filter(pk=session_id, user=user).first()
         if session is None or session.revoked_at is not None or session.expires_at <= timezone.now():
+            token_refusals.labels(reason="session_ended").inc()
             raise TokenRejected(SESSION_ENDED)
         reused = session.current_jti != token["jti"]
         if reused:
@@ -168,6 +178,7 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
             session.last_refreshed_at = timezone.now()
             session.save(update_fields=["current_jti", "expires_at", "last_refreshed_at"])
     if reused:
+        token_refusals.labels(reason="reused").inc()
         logger.warning("refresh token reuse ended a session", extra={"session_id": str(session_id), "user_id": user.pk})
         raise TokenRejected(REUSE_DETECTED)
     return pair
@@ -249,6 +260,7 @@ def outbox_event_record(*, event_type: str, user_id: int) -> OutboxEvent:
         event_type=event_type,
         occurred_at=occurred_at,
         payload=event_body(event_id=event_id, event_type=event_type, occurred_at=occurred_at, user_id=user_id),
+        trace_parent=traceparent_now(),
     )
 
 

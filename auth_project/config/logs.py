@@ -5,6 +5,8 @@ import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from config.tracing import current_ids
+
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 # Attributes every LogRecord has; anything else was passed through `extra=` and belongs in the line.
@@ -16,6 +18,8 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        # Beside the request id, the trace's: a log line leads to its trace, and a trace to its log lines.
+        record.trace_id, record.span_id = current_ids()
         return True
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from config.logs import request_id_var
+from config.tracing import incoming_traceparent
 
 access_logger = logging.getLogger("access")
 
@@ -55,6 +56,7 @@ class RequestIdMiddleware:
         offered = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        traceparent = incoming_traceparent.set(request.META.get("HTTP_TRACEPARENT", "")[:55])
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
@@ -70,4 +72,5 @@ class RequestIdMiddleware:
             )
             return response
         finally:
+            incoming_traceparent.reset(traceparent)
             request_id_var.reset(token)

@@ -96,6 +96,10 @@ class StackConfig:
     cors_origins: str
     # Instances per component that runs more than one (components.py): {"auth": 2, "todo": 2}.
     instances: Mapping[str, int] = field(default_factory=dict)
+    # OBSERVABILITY=on: every process serves metrics from METRICS_PORT on, and Prometheus scrapes them.
+    observability: bool = False
+    metrics_port: int = 9100
+    prometheus_port: int = 9090
 
     @classmethod
     def from_environment(
@@ -113,6 +117,9 @@ class StackConfig:
         instances = {name: _count(environ, variable) for name, variable in (count_variables or {}).items()}
         _check_ports(gateway_port, ports, instances)
         var_dir = Path(environ.get("STACK_VAR_DIR") or REPO / "var").resolve()
+        observability = (environ.get("OBSERVABILITY") or "off").lower()
+        if observability not in {"on", "off"}:
+            raise StackError(f"OBSERVABILITY={observability!r}: use on or off")
         return cls(
             environ=dict(environ),
             var_dir=var_dir,
@@ -122,6 +129,9 @@ class StackConfig:
             rate_limits=rate_limits,
             cors_origins=" ".join(environ.get("GATEWAY_CORS_ALLOWED_ORIGINS", DEFAULT_CORS_ORIGINS).split()),
             instances=instances,
+            observability=observability == "on",
+            metrics_port=_port(environ, "METRICS_PORT", 9100),
+            prometheus_port=_port(environ, "PROMETHEUS_PORT", 9090),
         )
 
     # ------------------------------------------------------------------ folders under var/
@@ -184,11 +194,16 @@ class StackConfig:
                 key_file.write(secrets.token_urlsafe(50))
         return path.read_text().strip()
 
-    def service_env(self, service: str, port: int | None = None) -> dict[str, str]:
-        """The process environment of one service's process (listening on port): the caller's, plus the stack's."""
+    def service_env(self, service: str, port: int | None = None, metrics_port: int | None = None) -> dict[str, str]:
+        """The process environment of one service's process (listening on port, serving metrics on metrics_port):
+        the caller's, plus the stack's."""
         env = dict(self.environ)
         for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "JWT_KEYS_DIR", "JWT_JWKS_FILE", "JWT_JWKS_URL"):
             env.pop(name, None)
+        for name in ("METRICS_BIND", "PROMETHEUS_MULTIPROC_DIR"):
+            env.pop(name, None)
+        if metrics_port is not None:
+            env["METRICS_BIND"] = f"127.0.0.1:{metrics_port}"
         env.update(
             DJANGO_SETTINGS_MODULE=SETTINGS_MODULES[self.django_env],
             DATABASE_URL=self.database_url(service),
@@ -219,6 +234,9 @@ class StackConfig:
             "instances": dict(self.instances),
             "rate_limits": self.rate_limits,
             "cors_origins": self.cors_origins,
+            "observability": self.observability,
+            "metrics_port": self.metrics_port,
+            "prometheus_port": self.prometheus_port,
         }
         (self.run_dir / "stack.json").write_text(json.dumps(state, indent=2) + "\n")
 
@@ -242,4 +260,7 @@ class StackConfig:
             instances={name: int(number) for name, number in state.get("instances", {}).items()},
             rate_limits=state.get("rate_limits", self.rate_limits),
             cors_origins=state.get("cors_origins", self.cors_origins),
+            observability=bool(state.get("observability", False)),
+            metrics_port=int(state.get("metrics_port", self.metrics_port)),
+            prometheus_port=int(state.get("prometheus_port", self.prometheus_port)),
         )

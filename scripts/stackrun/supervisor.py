@@ -7,7 +7,7 @@ import subprocess
 import time
 from datetime import UTC, datetime
 
-from . import components, gateway
+from . import components, gateway, observability
 from .components import Instance
 from .config import SERVICES, StackConfig, StackError
 from .processes import STOP_TIMEOUT, SUPERVISOR, kill_group
@@ -46,6 +46,12 @@ class Supervisor:
     def command(self, instance: Instance) -> tuple[list[str], str, dict[str, str]]:
         """The command line, working folder and environment of one instance."""
         spec = instance.spec
+        if spec.observability:
+            return (
+                observability.command_line(self.config, instance),
+                str(self.config.var_dir),
+                dict(self.config.environ),
+            )
         if spec.service is None:
             if self.nginx is None:
                 raise StackError("nginx is not installed")
@@ -53,7 +59,7 @@ class Supervisor:
             return argv, str(self.config.nginx_dir), dict(self.config.environ)
         service = SERVICES[spec.service]
         argv = [str(service.venv / "bin" / spec.command[0]), *spec.command[1:]]
-        env = self.config.service_env(spec.service, instance.port(self.config))
+        env = self.config.service_env(spec.service, instance.port(self.config), instance.metrics_port(self.config))
         return argv, str(service.project_dir), env
 
     def start(self, instance: Instance) -> None:

@@ -20,11 +20,13 @@ from e2e_stack import (
     Client,
     Stack,
     User,
+    free_port_run,
     free_ports,
     next_client_address,
     rabbitmq_vhost,
     register_and_login,
 )
+from otlp_receiver import OtlpReceiver
 
 
 def _psql(sql: str) -> None:
@@ -70,7 +72,10 @@ def _stack_on(broker_url: str, overrides: dict[str, str]) -> Iterator[Stack]:
         "GUNICORN_WORKERS": "2",
         "AMQP_URL": broker_url,
     }
-    for name in ("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"):
+    for name in (
+        *("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"),
+        *("OBSERVABILITY", "METRICS_PORT", "PROMETHEUS_PORT", "METRICS_BIND", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ):
         env.pop(name, None)
     env.update(overrides)
     running = Stack(url=f"http://127.0.0.1:{gateway_port}", var_dir=var_dir, env=env)
@@ -99,6 +104,31 @@ def stack() -> Iterator[Stack]:
 def unthrottled_stack() -> Iterator[Stack]:
     """A second stack without the gateway's rate limits, for the schema fuzzer's thousands of requests."""
     with _running_stack(GATEWAY_RATE_LIMITS="off") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    with OtlpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def observed_stack(otlp_receiver: OtlpReceiver) -> Iterator[Stack]:
+    """A stack with OBSERVABILITY=on and two auth instances: every process serves metrics, Prometheus scrapes them,
+    and every process exports its spans to the test's OTLP receiver."""
+    # Metrics: auth-1, auth-2, todo-1, relay, consumer, the nginx exporter, then nginx's stub_status.
+    with _running_stack(
+        OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.endpoint,
+        # Export every 200 ms, so the tests wait less for the spans.
+        OTEL_BSP_SCHEDULE_DELAY="200",
+        OBSERVABILITY="on",
+        AUTH_INSTANCES="2",
+        AUTH_PORT=str(free_port_run(2)),
+        METRICS_PORT=str(free_port_run(7)),
+        PROMETHEUS_PORT=str(free_ports(1)[0]),
+        GATEWAY_RATE_LIMITS="off",
+    ) as running:
         yield running
 
 

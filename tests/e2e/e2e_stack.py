@@ -4,9 +4,11 @@ Each test talks to the stack as a client would, over HTTP through the gateway, f
 address (127.0.x.y), so one test's requests never spend another test's rate-limit budget.
 """
 
+import contextlib
 import itertools
 import json
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -47,6 +49,20 @@ def free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def free_port_run(length: int) -> int:
+    """The first of `length` consecutive free ports (a service's instances take consecutive ports)."""
+    for _ in range(200):
+        first = random.randint(20000, 60000)
+        with contextlib.ExitStack() as probes:
+            try:
+                for port in range(first, first + length):
+                    probes.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return first
+    raise RuntimeError(f"no run of {length} free ports found")
 
 
 def next_client_address() -> str:

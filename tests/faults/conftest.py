@@ -6,9 +6,7 @@ gateway's rate limits off, since the load comes from a handful of clients.
 """
 
 import os
-import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,28 +20,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from e2e_stack import Client, Stack, User, next_client_address, register_and_login
+from e2e_stack import Client, Stack, User, free_port_run, next_client_address, register_and_login
 
 POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name))
 INSTANCES = 2
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port_run(length: int) -> int:
-    """The first of `length` consecutive free ports (a service's instances take consecutive ports)."""
-    for _ in range(200):
-        first = random.randint(20000, 60000)
-        if all(_port_free(first + offset) for offset in range(length)):
-            return first
-    raise RuntimeError(f"no run of {length} free ports found")
 
 
 @dataclass
@@ -135,7 +115,11 @@ def stack(postgres: PostgresServer) -> Iterator[Stack]:
         "DJANGO_ENV": "development",
         "GATEWAY_RATE_LIMITS": "off",
     }
-    for name in ("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"):
+    for name in (
+        *("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"),
+        # A developer's OBSERVABILITY=on (.env) would take the fixed metrics and Prometheus ports of their own stack.
+        *("OBSERVABILITY", "METRICS_PORT", "PROMETHEUS_PORT", "METRICS_BIND", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ):
         env.pop(name, None)
     running = Stack(url=f"http://127.0.0.1:{gateway_port}", var_dir=var_dir, env=env)
     try:

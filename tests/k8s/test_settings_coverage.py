@@ -15,6 +15,8 @@ DEVELOPMENT_ONLY = {
     "CORS_ALLOWED_ORIGINS",  # CORS for a service run without the gateway, which owns CORS
     "AUTH_PORT",  # the local stack's port; containers set GUNICORN_BIND
     "TODO_PORT",
+    # A fresh temporary folder per gunicorn master unless set (gunicorn.conf.py): /tmp is writable in both.
+    "PROMETHEUS_MULTIPROC_DIR",
 }
 
 

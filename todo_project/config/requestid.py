@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from config.tracing import current_ids, incoming_traceparent
+
 REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
 VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -51,6 +53,7 @@ class RequestIdMiddleware:
         incoming = request.META.get(REQUEST_ID_HEADER, "")
         request_id = incoming if VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        traceparent = incoming_traceparent.set(request.META.get("HTTP_TRACEPARENT", "")[:55])
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
@@ -66,6 +69,7 @@ class RequestIdMiddleware:
             )
             return response
         finally:
+            incoming_traceparent.reset(traceparent)
             request_id_var.reset(token)
 
 
@@ -74,6 +78,8 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        # Beside the request id, the trace's: a log line leads to its trace, and a trace to its log lines.
+        record.trace_id, record.span_id = current_ids()
         return True
 
 

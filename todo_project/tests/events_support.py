@@ -59,7 +59,9 @@ def rabbitmq_vhost(prefix: str) -> Iterator[str]:
         _rabbitmqctl("delete_vhost", name)
 
 
-def publish(url: str, exchange: str, body: dict | bytes, *, routing_key: str | None = None) -> None:
+def publish(
+    url: str, exchange: str, body: dict | bytes, *, routing_key: str | None = None, headers: dict | None = None
+) -> None:
     """Publish one persistent message to the exchange, as the auth service's relay does."""
     if isinstance(body, dict):
         routing_key = routing_key or body["type"]
@@ -72,7 +74,9 @@ def publish(url: str, exchange: str, body: dict | bytes, *, routing_key: str | N
             exchange,
             routing_key or "user.deleted.v1",
             body,
-            pika.BasicProperties(content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent),
+            pika.BasicProperties(
+                content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent, headers=headers
+            ),
             mandatory=True,
         )
     finally:

@@ -4,6 +4,7 @@ import logging
 import re
 import threading
 import time
+from contextvars import ContextVar
 from typing import Any
 
 import jwt
@@ -18,6 +19,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
 from todos.keyring import Keyring
+from todos.metrics import token_refusals
 from todos.selectors import account_refuses_token
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,18 @@ def reset_keyring(*, setting: str, **kwargs: Any) -> None:
         _keyring = None
 
 
+# Why the backend refused the token being verified, for the refusals metric: a few fixed reasons, never a value
+# taken from the client.
+refusal_reason: ContextVar[str] = ContextVar("token_refusal_reason", default="")
+_REFUSAL_REASONS = {
+    "Token is expired": "expired",
+    "Token signed by an unknown key": "unknown_key",
+    "Invalid algorithm specified": "algorithm",
+    "Token has no key id": "no_key_id",
+    "Token has wrong type": "wrong_type",
+}
+
+
 class KeyringTokenBackend(TokenBackend):
     """SimpleJWT's backend, verifying RS256 only, with the key the token's kid names.
 
@@ -83,7 +97,12 @@ class KeyringTokenBackend(TokenBackend):
                 and payload["exp"] > time.time() - self.get_leeway().total_seconds()
             ):
                 return dict(payload)
-        payload = self._verify(token, keyring)
+        try:
+            payload = self._verify(token, keyring)
+        except TokenBackendError as exc:
+            # SimpleJWT replaces this message with a generic one; the metric keeps the reason.
+            refusal_reason.set(_REFUSAL_REASONS.get(str(exc), "invalid"))
+            raise
         with self._verified_lock:
             if len(self._verified) >= VERIFIED_TOKENS_KEPT:
                 del self._verified[next(iter(self._verified))]
@@ -137,12 +156,34 @@ class KeyringJWTAuthentication(JWTStatelessUserAuthentication):
 
     www_authenticate_realm = "todos"
 
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        reset = refusal_reason.set("")
+        try:
+            return super().get_validated_token(raw_token)
+        except InvalidToken as exc:
+            token_refusals.labels(reason=refusal_reason.get() or _refusal_reason(exc)).inc()
+            raise
+        finally:
+            refusal_reason.reset(reset)
+
     def get_user(self, validated_token: Token) -> TokenUser:
         owner_id = validated_token.get(api_settings.USER_ID_CLAIM)
         if not isinstance(owner_id, str) or not VALID_OWNER_ID.fullmatch(owner_id):
+            token_refusals.labels(reason="no_subject").inc()
             raise InvalidToken("Token contained no recognizable user identification")
         issued_at = validated_token.get("iat")
         # One primary-key lookup in this service's own database: what the auth service's events said of the user.
         if account_refuses_token(owner_id=owner_id, issued_at=issued_at if isinstance(issued_at, int) else 0):
+            token_refusals.labels(reason="account_ended").inc()
             raise InvalidToken("The account of this token is deleted or deactivated")
         return TokenUser(validated_token)
+
+
+def _refusal_reason(exc: InvalidToken) -> str:
+    """The reason of a refusal SimpleJWT made after the signature check (a refresh token sent as an access token)."""
+    messages = exc.detail.get("messages", []) if isinstance(exc.detail, dict) else []
+    for message in messages:
+        reason = _REFUSAL_REASONS.get(str(message.get("message", "")))
+        if reason:
+            return reason
+    return "invalid"

@@ -9,11 +9,14 @@ import pika
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
+from opentelemetry.trace import SpanKind
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError
 from pika.spec import Basic, BasicProperties
 
+from config.tracing import traced
 from todos.events import InvalidEvent, account_event_parse
+from todos.metrics import events_consumed, events_dead_lettered, events_queue_messages, events_redelivered
 from todos.services import account_deleted_todos_purge, account_event_apply
 
 logger = logging.getLogger(__name__)
@@ -21,6 +24,8 @@ logger = logging.getLogger(__name__)
 FIRST_RETRY_DELAY = 0.5
 # A request that passed its token check finishes within gunicorn's timeout (30 s), long before the window ends.
 SWEEP_INTERVAL = 30.0
+# How often the consumer reads its queues' depths for the metrics.
+QUEUE_COUNT_INTERVAL = 5.0
 SWEEP_WINDOW = timedelta(minutes=5)
 # Errors that say the database is away, not that the event is bad: the event waits, it is never dead-lettered.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
@@ -53,6 +58,7 @@ class EventConsumer:
         self.should_stop = should_stop
         self.connection: pika.BlockingConnection | None = None
         self.next_sweep = 0.0
+        self.next_queue_count = 0.0
 
     def run(self) -> None:
         """Consume until should_stop() says so, reconnecting with exponential backoff while the broker is away."""
@@ -71,6 +77,7 @@ class EventConsumer:
                 while not self.should_stop():
                     self.connection.process_data_events(time_limit=0.5)
                     self._sweep_when_due()
+                    self._count_queues_when_due(channel)
             except (AMQPError, OSError) as exc:
                 logger.warning(
                     "consumer cannot reach the broker; events wait in their queue",
@@ -86,6 +93,20 @@ class EventConsumer:
     def on_message(
         self, channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
     ) -> None:
+        """Handle one message as a span of the trace its headers carry (the request that recorded the event)."""
+        traceparent = (properties.headers or {}).get("traceparent", "")
+        with traced(
+            f"process {method.routing_key}",
+            traceparent=traceparent if isinstance(traceparent, str) else "",
+            kind=SpanKind.CONSUMER,
+        ):
+            self._handle(channel, method, properties, body)
+
+    def _handle(
+        self, channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> None:
+        if method.redelivered:
+            events_redelivered.inc()
         try:
             event = account_event_parse(body)
         except InvalidEvent as exc:
@@ -94,6 +115,7 @@ class EventConsumer:
                 extra={"error": str(exc), "message_id": properties.message_id, "routing_key": method.routing_key},
             )
             channel.basic_nack(method.delivery_tag, requeue=False)
+            events_dead_lettered.labels(reason="invalid").inc()
             return
         attempt = 0
         delay = FIRST_RETRY_DELAY
@@ -115,6 +137,7 @@ class EventConsumer:
                         extra={"event_id": str(event.event_id), "event_type": event.event_type, "attempts": attempt},
                     )
                     channel.basic_nack(method.delivery_tag, requeue=False)
+                    events_dead_lettered.labels(reason="failing").inc()
                     return
                 logger.warning(
                     "event failed; retrying",
@@ -130,6 +153,7 @@ class EventConsumer:
             self._sleep(delay)
             delay = min(delay * 2, settings.EVENTS_RETRY_MAX_DELAY)
         channel.basic_ack(method.delivery_tag)
+        events_consumed.labels(type=event.event_type, outcome="applied" if applied else "duplicate").inc()
         logger.info(
             "event applied" if applied else "event ignored: applied before",
             extra={"event_id": str(event.event_id), "event_type": event.event_type, "owner_id": event.owner_id},
@@ -148,6 +172,15 @@ class EventConsumer:
             return
         if purged:
             logger.info("late todos of deleted accounts purged", extra={"count": purged})
+
+    def _count_queues_when_due(self, channel: BlockingChannel) -> None:
+        """Read the depth of the queue and of its dead-letter queue for the metrics (a passive declare)."""
+        if time.monotonic() < self.next_queue_count:
+            return
+        self.next_queue_count = time.monotonic() + QUEUE_COUNT_INTERVAL
+        for queue in (settings.EVENTS_QUEUE, settings.EVENTS_DEAD_LETTER_QUEUE):
+            declared = channel.queue_declare(queue, passive=True)
+            events_queue_messages.labels(queue=queue).set(declared.method.message_count)
 
     def _sleep(self, seconds: float) -> None:
         """Wait, answering the broker's heartbeats while connected, and waking up early to stop."""

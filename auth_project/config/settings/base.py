@@ -67,6 +67,8 @@ AUTH_USER_MODEL = "accounts.User"
 
 # ------------------------------------------------------------------------------ middleware
 MIDDLEWARE = [
+    # Outermost, so it counts and times every answer, the guards' refusals included.
+    "config.metrics.MetricsMiddleware",
     "config.middleware.RequestIdMiddleware",
     # Before anything reads the Host (CommonMiddleware does): a foreign Host is a JSON 400 even with DEBUG on.
     "config.guards.AllowedHostMiddleware",
@@ -253,6 +255,11 @@ OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100)
 OUTBOX_POLL_INTERVAL = float(env_str("OUTBOX_POLL_INTERVAL", "0.5"))
 OUTBOX_RETRY_MAX_DELAY = float(env_str("OUTBOX_RETRY_MAX_DELAY", "30"))
 OUTBOX_RETENTION = env_int("OUTBOX_RETENTION", 7 * 24 * 60 * 60)
+
+# ------------------------------------------------------------------------------ metrics (docs/observability.md)
+# host:port where the relay serves Prometheus metrics (gunicorn.conf.py reads the same variable for the web
+# process); empty: none. Never an address the gateway routes to.
+METRICS_BIND = env_str("METRICS_BIND")
 
 # ------------------------------------------------------------------------------ logging
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")

@@ -90,6 +90,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # Kept short: this stack runs on every request of the list benchmark. Sessions, CSRF, auth and messages serve
 # the operators' admin only; each is lazy and costs next to nothing on API requests.
 MIDDLEWARE = [
+    # Outermost, so it counts and times every answer, the guards' refusals included.
+    "config.metrics.MetricsMiddleware",
     "config.requestid.RequestIdMiddleware",
     # Before anything reads the Host (CommonMiddleware does): a foreign Host is a JSON 400 even with DEBUG on.
     "config.guards.AllowedHostMiddleware",
@@ -230,6 +232,12 @@ EVENTS_RETRY_MAX_DELAY = env_float("EVENTS_RETRY_MAX_DELAY", 30)
 IDEMPOTENCY_KEY_RETENTION = int(os.environ.get("IDEMPOTENCY_KEY_RETENTION", str(24 * 60 * 60)))
 # Seconds after which a key whose first request never finished (its process died) may be claimed again.
 IDEMPOTENCY_IN_PROGRESS_TIMEOUT = int(os.environ.get("IDEMPOTENCY_IN_PROGRESS_TIMEOUT", "60"))
+
+# METRICS (docs/observability.md)
+# ------------------------------------------------------------------------------
+# host:port where the consumer serves Prometheus metrics (gunicorn.conf.py reads the same variable for the web
+# process); empty: none. Never an address the gateway routes to.
+METRICS_BIND = os.environ.get("METRICS_BIND", "")
 
 # API SCHEMA
 # ------------------------------------------------------------------------------

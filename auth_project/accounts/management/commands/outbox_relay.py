@@ -6,8 +6,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from prometheus_client import REGISTRY
 
+from accounts.metrics import OutboxBacklogCollector
 from accounts.outbox import outbox_relay_run
+from config.metrics import metrics_serve
+from config.tracing import tracing_start
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +28,12 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        if settings.METRICS_BIND:
+            # The relay reports the backlog it drains (each relay reads the same figures: alert on their max).
+            REGISTRY.register(OutboxBacklogCollector())
+            metrics_serve(bind=settings.METRICS_BIND)
+            logger.info("metrics served", extra={"bind": settings.METRICS_BIND})
+        tracing_start(service_name="auth-outbox-relay")
         logger.info("outbox relay starting", extra={"broker": _without_password(settings.AMQP_URL)})
         outbox_relay_run(should_stop=lambda: stopping)
         logger.info("outbox relay stopped")

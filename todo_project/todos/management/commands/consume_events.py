@@ -4,8 +4,11 @@ import logging
 import signal
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from config.metrics import metrics_serve
+from config.tracing import tracing_start
 from todos.consumer import EventConsumer
 
 logger = logging.getLogger(__name__)
@@ -23,6 +26,10 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        if settings.METRICS_BIND:
+            metrics_serve(bind=settings.METRICS_BIND)
+            logger.info("metrics served", extra={"bind": settings.METRICS_BIND})
+        tracing_start(service_name="todo-event-consumer")
         logger.info("event consumer starting")
         EventConsumer(should_stop=lambda: stopping).run()
         logger.info("event consumer stopped")
