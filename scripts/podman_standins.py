@@ -55,12 +55,13 @@ class Standin:
     tags: tuple[str, ...]
 
 
-# Upstream names as Docker writes them in full: podman's Docker API finds `postgres:15-bookworm` there.
+# The upstream names the compose file and the Dockerfiles use. podman keeps a short name under localhost/, and its
+# Docker API finds `postgres:15-bookworm` there, so the files need no change and no registry is named.
 STANDINS = (
-    Standin("python", ("docker.io/library/python:3.11-slim-bookworm", "docker.io/library/python:3.11-slim")),
-    Standin("nginx", ("docker.io/library/nginx:1.28-alpine",)),
-    Standin("postgres", ("docker.io/library/postgres:15-bookworm", "docker.io/library/postgres:15")),
-    Standin("rabbitmq", ("docker.io/library/rabbitmq:3.10",)),
+    Standin("python", ("python:3.11-slim-bookworm", "python:3.11-slim")),
+    Standin("nginx", ("nginx:1.28-alpine",)),
+    Standin("postgres", ("postgres:15-bookworm", "postgres:15")),
+    Standin("rabbitmq", ("rabbitmq:3.10",)),
 )
 
 
@@ -88,11 +89,9 @@ def image_id(image: str) -> str:
 
 
 def full_name(name: str) -> str:
-    """`postgres:15` as Docker normalises it: docker.io/library/postgres:15."""
-    if "/" not in name:
-        name = f"library/{name}"
-    if "." not in name.split("/", 1)[0] and not name.startswith("localhost/"):
-        name = f"docker.io/{name}"
+    """`postgres:15` as podman stores a short name: localhost/postgres:15."""
+    if not name.startswith("localhost/"):
+        name = f"localhost/{name}"
     return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 

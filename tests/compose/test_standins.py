@@ -13,7 +13,7 @@ import time
 import pytest
 from compose_stack import STANDINS_SCRIPT, free_port, podman, podman_env
 
-RABBITMQ = "docker.io/library/rabbitmq:3.10"
+RABBITMQ = "rabbitmq:3.10"
 BASE = "localhost/todo-microservices-standin-base:bookworm"
 
 
