@@ -30,9 +30,6 @@ API_JOBS = ("dev-secrets", "signing-keys-ensure")
 # security context (uid 999, read-only root), and the journey needs no events; the relay and the consumer only
 # talk to it.
 WITHOUT_BROKER = ("rabbitmq", "auth-outbox-relay", "todo-event-consumer")
-# Debian's postgres user in the postgres:15-bookworm stand-in (the official image's is 999: docs/containers.md).
-STANDIN_POSTGRES_UID = 100
-STANDIN_POSTGRES_GID = 102
 
 # Run inside the auth image: the Job script's own code, with a recorder where it would call the API server.
 _JOB_DRIVER = """
@@ -298,10 +295,11 @@ def postgres_as_the_standins_user(plan: PlayPlan) -> None:
     image's uid 999 that the manifests name; PostgreSQL's initdb refuses a uid without a passwd entry."""
     for workload in plan.workloads():
         spec = pod_spec(workload)
-        if any(container["image"].startswith("postgres:") for container in spec["containers"]):
-            spec["securityContext"].update(
-                runAsUser=STANDIN_POSTGRES_UID, runAsGroup=STANDIN_POSTGRES_GID, fsGroup=STANDIN_POSTGRES_GID
-            )
+        image = spec["containers"][0]["image"]
+        if image.startswith("postgres:"):
+            command = ("run", "--rm", "--entrypoint", "id", image)
+            uid, gid = (int(podman(*command, flag, "postgres").stdout) for flag in ("-u", "-g"))
+            spec["securityContext"].update(runAsUser=uid, runAsGroup=gid, fsGroup=gid)
 
 
 def init_containers_run_once(plan: PlayPlan) -> None:
