@@ -216,6 +216,7 @@ def write_env_file(path: Path, *, project: str, gateway_port: int, subnet: ipadd
         "POSTGRES_PASSWORD": secrets.token_hex(16),
         "AUTH_DB_PASSWORD": secrets.token_hex(16),
         "TODO_DB_PASSWORD": secrets.token_hex(16),
+        "RABBITMQ_PASSWORD": secrets.token_hex(16),
         "AUTH_DJANGO_SECRET_KEY": secrets.token_hex(32),
         "TODO_DJANGO_SECRET_KEY": secrets.token_hex(32),
         "GATEWAY_HOST_IP": "127.0.0.1",
