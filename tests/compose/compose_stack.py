@@ -57,8 +57,11 @@ def podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
     return result
 
 
-def free_subnet() -> ipaddress.IPv4Network:
-    """A /24 in 172.30.0.0/16 that no podman network and no host route uses."""
+COMPOSE_SUBNETS = ipaddress.ip_network("172.30.0.0/16")
+
+
+def free_subnet(within: ipaddress.IPv4Network = COMPOSE_SUBNETS) -> ipaddress.IPv4Network:
+    """A /24 in `within` (by default 172.30.100.0 to 172.30.249.0) that no podman network and no host route uses."""
     taken = []
     networks = podman("network", "ls", "--format", "{{.Name}}").stdout.split()
     for name in networks:
@@ -71,12 +74,15 @@ def free_subnet() -> ipaddress.IPv4Network:
         destination = line.split()[0]
         if destination[0].isdigit():
             taken.append(ipaddress.ip_network(destination, strict=False))
-    candidates = [ipaddress.ip_network(f"172.30.{third}.0/24") for third in range(100, 250)]
-    random.shuffle(candidates)
+    if within == COMPOSE_SUBNETS:
+        candidates = [ipaddress.ip_network(f"172.30.{third}.0/24") for third in range(100, 250)]
+        random.shuffle(candidates)
+    else:
+        candidates = random.sample(list(within.subnets(new_prefix=24)), 200)
     for candidate in candidates:
         if not any(candidate.overlaps(network) for network in taken):
             return candidate
-    raise AssertionError("no free /24 in 172.30.100.0-172.30.249.0 for the stack's network")
+    raise AssertionError(f"no free /24 in {within} for the stack's network")
 
 
 @dataclass
