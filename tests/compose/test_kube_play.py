@@ -25,8 +25,9 @@ import pytest
 import requests
 from compose_stack import PASSWORD, REPO, STANDINS_SCRIPT, free_port, free_subnet, podman, podman_env, say
 
-AUTH_IMAGE = "docker.io/todo-microservices/auth:local"
-TODO_IMAGE = "docker.io/todo-microservices/todo:local"
+# The names the manifests and the compose file give the service images; podman finds the images compose built by them.
+AUTH_IMAGE = "todo-microservices/auth:local"
+TODO_IMAGE = "todo-microservices/todo:local"
 # The dev overlay's Ingress host (k8s/overlays/dev): what a browser sends through kind's or minikube's ingress.
 PUBLIC_HOST = "todo.localtest.me"
 
