@@ -314,18 +314,22 @@ def stack_processes() -> dict[str, list[int]]:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    roles: dict[str, list[int]] = {}
+    roots: dict[int, str] = {}
     for pid_file in sorted(VAR_DIR.rglob("*.pid")):
         try:
-            root = int(pid_file.read_text().split()[0])
+            roots[int(pid_file.read_text().split()[0])] = pid_file.stem
         except (OSError, ValueError, IndexError):
             continue
+    roles: dict[str, list[int]] = {}
+    for root, role in roots.items():
         tree, pending = [], [root]
         while pending:
             pid = pending.pop()
             tree.append(pid)
-            pending.extend(children.get(pid, []))
-        roles[pid_file.stem] = tree
+            # The supervisor is every process's parent: a process with a pid file of its own is its own role,
+            # never counted again in the supervisor's.
+            pending.extend(child for child in children.get(pid, []) if child not in roots)
+        roles[role] = tree
     backends = psql(
         "SELECT pid FROM pg_stat_activity WHERE datname IN ("
         + ",".join(f"'{name}'" for name in DATABASES.values())
@@ -438,26 +442,29 @@ def measure(chosen: list[Scenario], gateway: str, warmup: int, seconds: int, rep
     return results
 
 
-def measure_scaled(seeded: dict, gateway: str, warmup: int, seconds: int, repeats: int, only: set[str]) -> dict:
+def measure_scaled(gateway: str, warmup: int, seconds: int, repeats: int, only: set[str]) -> dict:
     """Start the stack again with SCALED_INSTANCES of each service and run the scaling scenarios on it."""
-    say(f"restarting the stack with {SCALED_INSTANCES} instances per service")
+    say(f"restarting the stack with {SCALED_INSTANCES} instances per service, on fresh databases")
     stack("down")
+    # The first run's writes grew the user's list tenfold: fresh data, or the list would be compared unfairly.
+    fresh_databases()
     stack("up", instances=SCALED_INSTANCES)
-    seeded = seeded | {"access": login(gateway, seeded["username"])["access"]}
+    seeded = seed(gateway)
     chosen = [scenario for scenario in scenarios(seeded) if scenario.key in SCALING_SCENARIOS and scenario.key in only]
     return {"instances": SCALED_INSTANCES, "results": measure(chosen, gateway, warmup, seconds, repeats)}
 
 
-def measure_traced(seeded: dict, gateway: str, warmup: int, seconds: int, repeats: int, only: set[str]) -> dict:
+def measure_traced(gateway: str, warmup: int, seconds: int, repeats: int, only: set[str]) -> dict:
     """Start the stack again exporting every span (OTEL_EXPORTER_OTLP_ENDPOINT) and run the tracing scenarios."""
     sink = ThreadingHTTPServer(("127.0.0.1", 0), _DiscardSpans)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     endpoint = f"http://127.0.0.1:{sink.server_address[1]}"
-    say(f"restarting the stack with tracing on (spans exported to {endpoint}, which discards them)")
+    say(f"restarting the stack with tracing on (spans exported to {endpoint}, which discards them), on fresh databases")
     stack("down")
+    fresh_databases()
     try:
         stack("up", extra_env={"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
-        seeded = seeded | {"access": login(gateway, seeded["username"])["access"]}
+        seeded = seed(gateway)
         chosen = [scenario for scenario in scenarios(seeded) if scenario.key in set(TRACING_SCENARIOS) & only]
         return {"results": measure(chosen, gateway, warmup, seconds, repeats)}
     finally:
@@ -497,8 +504,8 @@ def main() -> None:
         results = measure(chosen, gateway, warmup, seconds, repeats)
         memory = memory_report()
         stack_memory = sampler.stop()
-        scaled = measure_scaled(seeded, gateway, warmup, seconds, repeats, wanted) if not options.no_scaling else None
-        traced = measure_traced(seeded, gateway, warmup, seconds, repeats, wanted) if not options.no_tracing else None
+        scaled = measure_scaled(gateway, warmup, seconds, repeats, wanted) if not options.no_scaling else None
+        traced = measure_traced(gateway, warmup, seconds, repeats, wanted) if not options.no_tracing else None
     finally:
         if not options.keep:
             say("stopping the benchmark stack")
