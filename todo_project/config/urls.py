@@ -25,8 +25,8 @@ if settings.BROWSABLE_API:
             include(
                 (
                     [
-                        path("auth/login/", errors.not_found, name="login"),
-                        path("auth/logout/", errors.not_found, name="logout"),
+                        path("auth/login/", errors.page_not_found, name="login"),
+                        path("auth/logout/", errors.page_not_found, name="logout"),
                     ],
                     "rest_framework",
                 )
@@ -36,10 +36,10 @@ if settings.BROWSABLE_API:
 urlpatterns += [
     # Last: any other path is a JSON 404 even with DEBUG on, where Django would answer handler404's
     # place with its HTML debug page.
-    re_path(r"", errors.not_found),
+    re_path(r"", errors.page_not_found),
 ]
 
 handler400 = "config.errors.bad_request"
 handler403 = "config.errors.permission_denied"
-handler404 = "config.errors.not_found"
+handler404 = "config.errors.page_not_found"
 handler500 = "config.errors.server_error"
