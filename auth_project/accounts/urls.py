@@ -3,7 +3,6 @@
 from accounts import apis
 from config.routes import with_and_without_slash
 
-
 app_name = "accounts"
 urlpatterns = [
     *with_and_without_slash("register/", apis.RegisterApi.as_view(), "register"),

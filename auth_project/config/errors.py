@@ -13,7 +13,6 @@ from rest_framework.views import exception_handler
 
 from accounts.keyring import KeyringError
 
-
 logger = logging.getLogger(__name__)
 
 # How long a client should wait before retrying while the database is unreachable: PostgreSQL restarts in a
@@ -22,8 +21,9 @@ DATABASE_RETRY_AFTER_SECONDS = 5
 # One message for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, whether a view or Django's own handler refuses it.
 REQUEST_TOO_LARGE = "Request body is too large."
 
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler, plus JSON for Django's mid-view refusals and an unreachable database, and for a missing keyring."""
+    """DRF's handler, plus JSON for Django's mid-view refusals, an unreachable database and a missing keyring."""
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": REQUEST_TOO_LARGE}, status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, (OperationalError, InterfaceError)):

@@ -12,7 +12,6 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-
 logger = logging.getLogger(__name__)
 
 # How long a client should wait before retrying while the database is unreachable: PostgreSQL restarts in a
@@ -22,8 +21,10 @@ DATABASE_RETRY_AFTER_SECONDS = 5
 REQUEST_TOO_LARGE = "Request body is too large."
 INVALID_TOKEN_CHALLENGE = 'Bearer realm="todos", error="invalid_token"'  # noqa: S105 - a header, not a secret
 
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler, plus JSON for Django's mid-view refusals and an unreachable database, with the RFC 6750 `error="invalid_token"` challenge on a refused token."""
+    """DRF's handler, plus JSON for Django's mid-view refusals and an unreachable database, and the RFC 6750
+    `error="invalid_token"` challenge on a refused token."""
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": REQUEST_TOO_LARGE}, status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, (OperationalError, InterfaceError)):
