@@ -17,9 +17,8 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 # gthread keeps the gateway's upstream keepalive connections open; sync workers would close each one.
 worker_class = "gthread"
 # One thread per worker: every todo request is short and CPU-bound in Python, and on 2 cores a second thread
-# only fights the first for the GIL (measured: 2 workers x 1 thread served the list about 20% faster than
-# 2 x 2 and 30% faster than 2 x 4; docs/benchmarks.md). Idle keepalive connections still wait in the
-# worker's poller, not in a thread.
+# only fights the first for the GIL (the measurements: docs/benchmarks.md). Idle keepalive connections still
+# wait in the worker's poller, not in a thread.
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # Longer than the gateway's upstream keepalive_timeout (1 s), so the gateway closes idle connections first.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))

@@ -74,8 +74,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The same backend with a health check that skips the ping for a connection that just worked.
     DATABASES["default"]["ENGINE"] = "config.postgresql"
     # Server-side binding with a prepare threshold: psycopg prepares a query it has run five times on a
-    # connection, so PostgreSQL stops planning the list's query afresh on every request (planning it cost more
-    # than running it).
+    # connection, so PostgreSQL stops planning the list's query afresh on every request (planning is a large share
+    # of that query's time: docs/benchmarks.md).
     # https://docs.djangoproject.com/en/5.2/ref/databases/#server-side-parameters-binding
     DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 
