@@ -193,6 +193,8 @@ REST_FRAMEWORK = {
 # The browsable API and its browser sign-in by cookie (accounts.browser): development settings only.
 BROWSABLE_API = False
 
+# API SCHEMA
+# ------------------------------------------------------------------------------
 SPECTACULAR_SETTINGS = {
     "TITLE": "Auth service",
     "DESCRIPTION": "Registration, login, RS256 JWTs and the JWKS of the todo-microservices stack.",
@@ -200,6 +202,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Swagger UI assets come from drf-spectacular-sidecar through whitenoise: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -264,6 +267,7 @@ METRICS_BIND = env.str("METRICS_BIND", default="")
 
 # LOGGING
 # ------------------------------------------------------------------------------
+# One JSON object per line on stderr; every record written while serving a request carries its request_id.
 LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,

@@ -6,7 +6,6 @@ from pathlib import Path
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 # https://django-environ.readthedocs.io/en/latest/
 env = environ.Env()
@@ -22,17 +21,18 @@ def env_list(name: str, default: str = "") -> list[str]:
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-todo-development-key-not-for-production")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
+# The service owns /todos/ and answers with and without a trailing slash itself, so no redirects.
+APPEND_SLASH = False
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# The service owns its whole prefix and answers with and without the trailing slash itself: never redirect.
-APPEND_SLASH = False
-# A todo is at most ~11,000 characters; even fully \u-escaped JSON stays well under this. Larger bodies get a JSON 413.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)
 
 # APPS
 # ------------------------------------------------------------------------------
@@ -52,32 +52,6 @@ THIRD_PARTY_APPS = [
 ]
 LOCAL_APPS = ["todos"]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
-
-# DATABASE
-# ------------------------------------------------------------------------------
-# Without DATABASE_URL: a SQLite file under var/, tuned so concurrent gunicorn writers wait instead of failing.
-# https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections
-DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-DATABASES["default"].update(CONN_MAX_AGE=DB_CONN_MAX_AGE, CONN_HEALTH_CHECKS=True)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    VAR_DIR.mkdir(exist_ok=True)
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-else:
-    # A database that does not answer should fail the health check quickly, not hang a worker.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # The same backend with a health check that skips the ping for a connection that just worked.
-    DATABASES["default"]["ENGINE"] = "config.postgresql"
-    # Server-side binding with a prepare threshold: psycopg prepares a query it has run five times on a
-    # connection, so PostgreSQL stops planning the list's query afresh on every request (planning is a large share
-    # of that query's time: docs/benchmarks.md).
-    # https://docs.djangoproject.com/en/5.2/ref/databases/#server-side-parameters-binding
-    DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 
 # MIDDLEWARE
 # ------------------------------------------------------------------------------
@@ -122,6 +96,32 @@ TEMPLATES = [
     },
 ]
 
+# DATABASE
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections
+DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+DATABASES["default"].update(CONN_MAX_AGE=DB_CONN_MAX_AGE, CONN_HEALTH_CHECKS=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # Concurrent gunicorn writers need WAL, a busy timeout and write locks taken at BEGIN.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    # A health check must answer 503 quickly when the database is unreachable, not hang.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend with a health check that skips the ping for a connection that just worked.
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+    # Server-side binding with a prepare threshold: psycopg prepares a query it has run five times on a
+    # connection, so PostgreSQL stops planning the list's query afresh on every request (planning is a large share
+    # of that query's time: docs/benchmarks.md).
+    # https://docs.djangoproject.com/en/5.2/ref/databases/#server-side-parameters-binding
+    DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
+
 # SECURITY
 # ------------------------------------------------------------------------------
 # Failed admin logins spend the budgets the auth service's logins have (todos.throttling, docs/api.md), counted in a
@@ -139,8 +139,6 @@ TRUSTED_PROXY_IPS = tuple(
 )
 # TLS ends at the proxy in front of the gateway, which says so with X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
-CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
@@ -151,14 +149,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# STATIC
+# STATIC FILES
 # ------------------------------------------------------------------------------
 STATIC_URL = "/todos/static/"
-STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "static")))
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# REQUEST LIMITS
+# ------------------------------------------------------------------------------
+# A todo is at most ~11,000 characters; even fully \u-escaped JSON stays well under this. Larger bodies get a JSON 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 
 # DJANGO REST FRAMEWORK
 # ------------------------------------------------------------------------------
@@ -182,6 +186,27 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 
 # The browsable API and its browser sign-in by cookie (todos.browser): development settings only.
 BROWSABLE_API = False
+
+# API SCHEMA
+# ------------------------------------------------------------------------------
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Todo service API",
+    "DESCRIPTION": "The caller's todos. Send `Authorization: Bearer <access token>` from the auth service.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI assets come from drf-spectacular-sidecar through whitenoise: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Request and response bodies are separate components, so a generated client never sends read-only fields.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The schema is the same in every setting: the browsable API's cookie and form bodies (development only) are
+    # not part of the API.
+    "PARSER_WHITELIST": ["todos.parsers.StrictJSONParser"],
+    "AUTHENTICATION_WHITELIST": ["todos.authentication.KeyringJWTAuthentication"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.document_every_error"],
+    "PREPROCESSING_HOOKS": ["config.schema.drop_slashless_duplicates"],
+}
 
 # TOKENS (verified only: this service never signs)
 # ------------------------------------------------------------------------------
@@ -236,27 +261,6 @@ IDEMPOTENCY_IN_PROGRESS_TIMEOUT = env.int("IDEMPOTENCY_IN_PROGRESS_TIMEOUT", def
 # process); empty: none. Never an address the gateway routes to.
 METRICS_BIND = env.str("METRICS_BIND", default="")
 
-# API SCHEMA
-# ------------------------------------------------------------------------------
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Todo service API",
-    "DESCRIPTION": "The caller's todos. Send `Authorization: Bearer <access token>` from the auth service.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    # Swagger UI assets come from drf-spectacular-sidecar through whitenoise: no CDN.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    # Request and response bodies are separate components, so a generated client never sends read-only fields.
-    "COMPONENT_SPLIT_REQUEST": True,
-    # The schema is the same in every setting: the browsable API's cookie and form bodies (development only) are
-    # not part of the API.
-    "PARSER_WHITELIST": ["todos.parsers.StrictJSONParser"],
-    "AUTHENTICATION_WHITELIST": ["todos.authentication.KeyringJWTAuthentication"],
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.document_every_error"],
-    "PREPROCESSING_HOOKS": ["config.schema.drop_slashless_duplicates"],
-}
-
 # LOGGING
 # ------------------------------------------------------------------------------
 # One JSON object per line on stderr; every record written while serving a request carries its request_id.
@@ -277,7 +281,7 @@ LOGGING = {
     },
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
-        # The access line already records every 4xx; keep django.request for errors (with their traceback).
+        # The access line already records every 4xx; keep django.request for server errors.
         "django.request": {"level": "ERROR"},
         # pika logs every step of every connection at INFO; the relay and the consumer log what matters themselves.
         "pika": {"level": "WARNING"},
