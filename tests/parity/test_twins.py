@@ -19,7 +19,7 @@ def pair_id(twin: dict) -> str:
 @pytest.mark.parametrize("twin", TWINS, ids=pair_id)
 def test_twin_files_differ_only_in_their_declared_lines(twin):
     auth_path, todo_path = f"auth_project/{twin['auth']}", f"todo_project/{twin['todo']}"
-    only_auth, only_todo, diff = twin_diff(auth_path, todo_path)
+    only_auth, only_todo, diff = twin_diff(auth_path, todo_path, twin.get("blocks"))
 
     undeclared = {
         "auth_only": list((Counter(only_auth) - Counter(twin["auth_only"])).elements()),

@@ -1,5 +1,6 @@
 """How two twin files differ once each service's own names are put aside (used by test_twins.py)."""
 
+import ast
 import difflib
 import re
 from collections import Counter
@@ -37,10 +38,27 @@ def normalized(text: str, service: str) -> list[str]:
     return lines
 
 
-def twin_diff(auth_path: str, todo_path: str) -> tuple[list[str], list[str], str]:
+def blocks_of(text: str, names: list[str], path: str) -> str:
+    """Only the named top-level functions and classes of a Python file (decorators included), in the order named."""
+    lines = text.splitlines()
+    found = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
+            start = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
+            found[node.name] = "\n".join(lines[start - 1 : node.end_lineno])
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise LookupError(f"{path} has no top-level {', '.join(missing)}: update its twin entry's blocks")
+    return "\n\n".join(found[name] for name in names)
+
+
+def twin_diff(auth_path: str, todo_path: str, blocks: list[str] | None = None) -> tuple[list[str], list[str], str]:
     """The lines only the auth twin has, those only the todo twin has (a line that merely moved counts as neither:
-    imports sort differently once the names differ), and the unified diff to show."""
+    imports sort differently once the names differ), and the unified diff to show. With `blocks`, only those
+    top-level definitions are compared: the twin part of files that otherwise hold each service's own tests."""
     auth_text, todo_text = (REPO / auth_path).read_text(), (REPO / todo_path).read_text()
+    if blocks:
+        auth_text, todo_text = blocks_of(auth_text, blocks, auth_path), blocks_of(todo_text, blocks, todo_path)
     if auth_text == todo_text:
         return [], [], ""
     auth_lines, todo_lines = normalized(auth_text, "auth"), normalized(todo_text, "todo")
