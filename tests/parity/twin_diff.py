@@ -9,22 +9,34 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 # Each service's own names, replaced by one placeholder so that `accounts.models` and `todos.models` read alike.
-# Whole words only (never the "auth" of "authenticate"); the names both services share are kept first.
+# Whole words only (never the "auth" of "authenticate"), in this order: the names both services share stay as they
+# are, then each service's URL prefix (/auth/, /todos/), then its folder, app and name.
 SHARED = (("todo-microservices-auth", "{issuer}"), ("todo-microservices", "{stack}"))
 NAMES = {
     "auth": (
         *SHARED,
+        ("/auth/", "/{prefix}/"),
+        ('"auth/', '"{prefix}/'),
         ("auth_project", "{project}"),
         ("accounts", "{app}"),
         ("Auth", "{Service}"),
         ("auth", "{service}"),
     ),
-    "todo": (*SHARED, ("todo_project", "{project}"), ("todos", "{app}"), ("Todo", "{Service}"), ("todo", "{service}")),
+    "todo": (
+        *SHARED,
+        ("/todos/", "/{prefix}/"),
+        ('"todos/', '"{prefix}/'),
+        ("todo_project", "{project}"),
+        ("todos", "{app}"),
+        ("Todo", "{Service}"),
+        ("todo", "{service}"),
+    ),
 }
 
 
 def _replace(line: str, name: str, placeholder: str) -> str:
-    return re.sub(rf"(?<![A-Za-z]){re.escape(name)}(?![a-z])", placeholder, line)
+    word_end = "(?![a-z])" if name[-1].isalpha() else ""
+    return re.sub(rf"(?<![A-Za-z]){re.escape(name)}{word_end}", placeholder, line)
 
 
 def normalized(text: str, service: str) -> list[str]:
