@@ -32,11 +32,15 @@ def test_twin_files_differ_only_in_their_declared_lines(twin):
     if any(undeclared.values()):
         listed = "\n".join(f"  {key}: {line!r}" for key, lines in undeclared.items() for line in lines)
         pytest.fail(
-            f"{auth_path} and {todo_path} differ beyond their declared lines:\n{diff}\n\n{listed}\n{HOW_TO_FIX}"
+            f"{auth_path} and {todo_path} differ beyond their declared lines:\n{diff}\n\n{listed}\n{HOW_TO_FIX}",
+            pytrace=False,
         )
     if any(stale.values()):
         listed = "\n".join(f"  {key}: {line!r}" for key, lines in stale.items() for line in lines)
-        pytest.fail(f"{auth_path} and {todo_path} no longer differ in these declared lines; remove them:\n{listed}")
+        pytest.fail(
+            f"{auth_path} and {todo_path} no longer differ in these declared lines; remove them:\n{listed}",
+            pytrace=False,
+        )
 
 
 @pytest.mark.parametrize("twin", TWINS, ids=pair_id)
