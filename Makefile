@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 COMPOSE := docker compose -f compose/docker-compose.yml --env-file compose/.env
 
 .PHONY: help setup keys up down status restart logs migrate superuser \
-        test test-auth test-todo test-e2e test-faults test-containers test-k8s test-compose lint format openapi bench \
+        test test-auth test-todo test-parity test-e2e test-faults test-containers test-k8s test-compose lint format openapi bench \
         compose-up compose-down clean
 
 help: ## List every target with one line each
@@ -51,7 +51,7 @@ migrate: setup ## Apply both services' database migrations
 superuser: setup ## Create an admin user: make superuser SERVICE=auth|todo
 	@$(PYTHON) scripts/stack.py superuser --service $(or $(SERVICE),$(error set SERVICE=auth or SERVICE=todo))
 
-test: test-auth test-todo test-containers test-k8s test-e2e test-faults test-compose ## Run every test (needs PostgreSQL on 127.0.0.1:5432)
+test: test-parity test-auth test-todo test-containers test-k8s test-e2e test-faults test-compose ## Run every test (needs PostgreSQL on 127.0.0.1:5432)
 
 test-auth: setup ## Run the auth service's tests
 	@echo "==> auth service tests (database $(AUTH_TEST_DATABASE_URL))"
@@ -60,6 +60,10 @@ test-auth: setup ## Run the auth service's tests
 test-todo: setup ## Run the todo service's tests
 	@echo "==> todo service tests (database $(TODO_TEST_DATABASE_URL))"
 	@cd todo_project && DATABASE_URL=$(TODO_TEST_DATABASE_URL) ../$(VENVS)/todo/bin/pytest $(PYTEST_ARGS)
+
+test-parity: setup ## Check that the services' twin files differ only in their declared lines (tests/parity)
+	@echo "==> twin files"
+	@$(VENVS)/tools/bin/pytest tests/parity $(PYTEST_ARGS)
 
 test-e2e: setup ## Run the end-to-end tests against a real stack (nginx, gunicorn, PostgreSQL)
 	@echo "==> end-to-end tests"

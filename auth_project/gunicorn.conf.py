@@ -15,7 +15,7 @@ wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('AUTH_PORT') or 8001}"
 workers = int(os.environ.get("GUNICORN_WORKERS") or 2)
 # Two threads: a login's Argon2id hash (19 MiB, outside the GIL) overlaps with other requests, while the
-# worker's peak memory stays near its base plus two hashes (with 4 threads it passed 150 MB under load).
+# worker's peak memory stays near its base plus two hashes (more threads, more memory: docs/benchmarks.md).
 threads = int(os.environ.get("GUNICORN_THREADS") or 2)
 # gthread keeps idle upstream connections open, so the gateway's keepalive pool pays off.
 worker_class = "gthread"
@@ -30,6 +30,7 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL") or "info"
 # Only the gateway may say the original request was HTTPS (X-Forwarded-Proto).
 forwarded_allow_ips = os.environ.get("TRUSTED_PROXY_IPS") or "127.0.0.1,::1"
+proc_name = "auth-service"
 # gunicorn's control socket defaults to one path per user, which the todo service's gunicorn would share;
 # nothing here uses it.
 control_socket_disable = True

@@ -1,12 +1,11 @@
 #!/usr/bin/env python
-"""Django's command-line utility for the todo service."""
+"""Django's command-line utility for the todo service; development settings unless told otherwise."""
 
 import os
 import sys
 
 
 def main() -> None:
-    """Run administrative tasks."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     from django.core.management import execute_from_command_line
 

@@ -1,13 +1,13 @@
-"""Every error answers JSON: DRF's exception handler plus Django's own error views."""
+"""Every error is JSON: DRF's exception handler and Django's own error views (400, 403, 404, 500, CSRF)."""
 
 import logging
+from http import HTTPStatus
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -18,22 +18,24 @@ logger = logging.getLogger(__name__)
 # How long a client should wait before retrying while the database is unreachable: PostgreSQL restarts in a
 # few seconds, and Django opens a new connection on the next request once it is back.
 DATABASE_RETRY_AFTER_SECONDS = 5
+# One message for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, whether a view or Django's own handler refuses it.
+REQUEST_TOO_LARGE = "Request body is too large."
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler, plus JSON for Django's mid-view refusals and for a missing keyring."""
+    """DRF's handler, plus JSON for Django's mid-view refusals, an unreachable database and a missing keyring."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": REQUEST_TOO_LARGE}, status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return database_unavailable(exc)
     response = exception_handler(exc, context)
     if response is not None:
         return response
-    if isinstance(exc, RequestDataTooBig):
-        return Response({"detail": "Request body is too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        return database_unavailable(exc)
     if isinstance(exc, KeyringError):
         logger.error("signing keys unavailable", extra={"error": str(exc)})
-        return Response({"detail": "Signing keys are unavailable."}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response({"detail": "Signing keys are unavailable."}, status=HTTPStatus.SERVICE_UNAVAILABLE)
     if isinstance(exc, SuspiciousOperation):
-        return Response({"detail": "Bad request."}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"detail": "Bad request."}, status=HTTPStatus.BAD_REQUEST)
     return None
 
 
@@ -42,32 +44,40 @@ def database_unavailable(exc: Exception) -> Response:
     logger.warning("database unavailable", extra={"error": str(exc).strip()})
     return Response(
         {"detail": "The database is unavailable; try again shortly."},
-        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        status=HTTPStatus.SERVICE_UNAVAILABLE,
         headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )
 
 
+def _error(status: HTTPStatus, detail: str) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status)
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """JSON for Django's own refusals: 413 for a body over the upload limit, else 400 (a Host not allowed...)."""
     if isinstance(exception, RequestDataTooBig):
-        return JsonResponse({"detail": "Request body is too large."}, status=413)
-    return JsonResponse({"detail": "Bad request."}, status=400)
+        return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, REQUEST_TOO_LARGE)
+    return _error(HTTPStatus.BAD_REQUEST, "Bad request.")
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
+    """JSON 403."""
+    return _error(HTTPStatus.FORBIDDEN, "You do not have permission to perform this action.")
 
 
 @csrf_exempt  # an unknown path is a 404 whatever the method, never a CSRF 403
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse({"detail": "Not found."}, status=404)
+    """JSON 404 for every unknown path."""
+    return _error(HTTPStatus.NOT_FOUND, "Not found.")
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"detail": "Internal server error."}, status=500)
+    """JSON 500; the traceback goes to the log, never to the caller."""
+    return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error.")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
-    """JSON on API paths; the admin's HTML forms keep Django's own page."""
+    """JSON 403 on API paths; the operators' admin keeps Django's page, which explains what to do."""
     if request.path.startswith("/auth/admin/"):
         return html_csrf_failure(request, reason)
-    return JsonResponse({"detail": f"CSRF verification failed: {reason}"}, status=403)
+    return _error(HTTPStatus.FORBIDDEN, f"CSRF verification failed: {reason}")

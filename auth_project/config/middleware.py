@@ -1,4 +1,4 @@
-"""Request ids, the client address, and one access line per request."""
+"""Request ids, the client address, and one JSON access line per request (the formatter: config.logs)."""
 
 import ipaddress
 import logging
@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from config.logs import request_id_var
 from config.tracing import incoming_traceparent
 
+# One name in both services, so a log query for access lines needs no per-service case.
 access_logger = logging.getLogger("access")
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -28,7 +29,8 @@ def from_trusted_proxy(remote_addr: str) -> bool:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """Return the client address: the gateway's X-Real-IP when the request comes from a trusted proxy."""
+    """The caller's address: the gateway's X-Real-IP when the request came from a trusted proxy and the header holds
+    a valid address, else the peer's."""
     remote_addr = request.META.get("REMOTE_ADDR", "")
     if from_trusted_proxy(remote_addr):
         real_ip = request.META.get("HTTP_X_REAL_IP", "").strip()

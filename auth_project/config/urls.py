@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import apis
 from config import errors
+from config.routes import with_and_without_slash
 
 schema_view = SpectacularAPIView.as_view()
 docs_view = SpectacularSwaggerView.as_view(url_name="schema")
@@ -15,10 +16,8 @@ docs_view = SpectacularSwaggerView.as_view(url_name="schema")
 urlpatterns = [
     path("auth/admin", RedirectView.as_view(url="/auth/admin/")),
     path("auth/admin/", admin.site.urls),
-    path("auth/schema/", schema_view, name="schema"),
-    path("auth/schema", schema_view),
-    path("auth/docs/", docs_view, name="docs"),
-    path("auth/docs", docs_view),
+    *with_and_without_slash("auth/schema/", schema_view, "schema"),
+    *with_and_without_slash("auth/docs/", docs_view, "docs"),
     path("auth/", include("accounts.urls")),
 ]
 if settings.BROWSABLE_API:

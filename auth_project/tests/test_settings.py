@@ -60,3 +60,10 @@ def test_production_settings_turn_the_browsable_api_and_the_browser_cookie_off()
     assert result.stdout.strip().splitlines()[-1].startswith("False ")
     assert "BrowsableAPIRenderer" not in result.stdout
     assert "BrowserCookie" not in result.stdout
+
+
+def test_the_failure_names_every_missing_variable_at_once():
+    result = manage("check", env={"DJANGO_SETTINGS_MODULE": "config.settings.production"})
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, JWT_ISSUER, JWT_AUDIENCE" in result.stderr

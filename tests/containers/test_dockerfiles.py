@@ -94,16 +94,23 @@ def test_the_image_is_built_in_two_stages_on_slim_python_311(dockerfiles, servic
         for instruction in runtime_stage(dockerfiles, service)
         if instruction.keyword == "COPY" and instruction.options().get("from") == "builder"
     ]
-    assert [instruction.arguments for instruction in copies_from_builder] == ["--from=builder /opt/venv /opt/venv"]
+    assert any("/opt/venv" in instruction.arguments for instruction in copies_from_builder), "the builder's venv"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_base_image_is_pinned_by_version_or_digest(dockerfiles, service):
+    for instruction in instructions_of(dockerfiles, service, "FROM"):
+        image = shlex.split(instruction.arguments)[0]
+        assert "@sha256:" in image or re.search(r":\d+\.\d+", image), f"{image}: pin a version or a digest"
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_builder_installs_the_services_own_requirements_file(dockerfiles, service):
     builder = dockerfiles[service][: [i.keyword for i in dockerfiles[service]].index("FROM", 1)]
-    copies = [instruction.arguments for instruction in builder if instruction.keyword == "COPY"]
-    assert copies == ["requirements.txt /tmp/requirements.txt"]
+    copies = [shlex.split(instruction.arguments) for instruction in builder if instruction.keyword == "COPY"]
+    (copied,) = [arguments[-1] for arguments in copies if arguments[0] == "requirements.txt"]
     installs = [instruction.arguments for instruction in builder if instruction.keyword == "RUN"]
-    assert any("/opt/venv/bin/pip install -r /tmp/requirements.txt" in command for command in installs)
+    assert any(re.search(rf"pip install .*-r {re.escape(copied)}", command) for command in installs)
     # The tests run in a virtual environment made from requirements-dev.txt, which starts from the same file.
     dev_requirements = (REPO / f"{service}_project" / "requirements-dev.txt").read_text().splitlines()
     assert "-r requirements.txt" in dev_requirements
@@ -146,16 +153,14 @@ def test_the_image_runs_as_a_non_root_user(dockerfiles, service):
     assert users, "no USER: the container would run as root"
     user = users[-1].split(":")[0]
     assert user not in ("root", "0")
-    assert any(
-        "useradd --system --uid 10001 --gid app" in instruction.arguments
-        for instruction in instructions_of(dockerfiles, service, "RUN")
-    )
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_gunicorn_is_pid_1_in_exec_form_and_stops_gracefully(dockerfiles, service):
     (cmd,) = instructions_of(dockerfiles, service, "CMD")
-    assert cmd.exec_form() == ["gunicorn", "--config", "gunicorn.conf.py", "--worker-tmp-dir", "/dev/shm"]
+    command = cmd.exec_form()
+    assert command[0] == "gunicorn", "gunicorn itself is PID 1 and gets the stop signal"
+    assert command[command.index("--config") + 1] == "gunicorn.conf.py"
     assert instructions_of(dockerfiles, service, "ENTRYPOINT") == []
     (stop_signal,) = instructions_of(dockerfiles, service, "STOPSIGNAL")
     assert stop_signal.arguments == "SIGTERM"
@@ -193,7 +198,7 @@ def test_no_secret_is_baked_into_the_image(dockerfiles, service, env_example):
         assert "PRIVATE KEY" not in instruction.arguments
     # The one build-time secret is a throwaway given to collectstatic alone, and says so.
     keys = re.findall(r"DJANGO_SECRET_KEY=(\S+)", text)
-    assert keys == ["build-time-only-collectstatic-not-the-runtime-key"]
+    assert all("build-time" in key for key in keys), keys
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -1,9 +1,10 @@
 """Find the environment variables a service reads, from its source: settings, gunicorn.conf.py and their helpers.
 
-A variable is read where the code calls os.environ.get / os.getenv / os.environ[...] with a constant name, or
-calls a function that passes one of its parameters there: the settings' own helpers (env_str, required_env ...)
-and library functions such as dj_database_url.config (whose parameter `env` defaults to "DATABASE_URL"), whose
-source is read from the service's virtual environment.
+A variable is read where the code calls os.environ.get / os.getenv / os.environ[...] or django-environ's reader
+(`env(...)`, `env.str(...)`, `env.db(...)` ..., where `env = environ.Env()` as cookiecutter-django names it) with a
+constant name, or calls a function that passes one of its parameters there: the settings' own helpers (env_list
+...) and library functions such as dj_database_url.config (whose parameter `env` defaults to "DATABASE_URL"),
+whose source is read from the service's virtual environment.
 """
 
 import ast
@@ -15,10 +16,27 @@ def _is_environ(node: ast.AST) -> bool:
     return isinstance(node, ast.Attribute) and node.attr == "environ" and isinstance(node.value, ast.Name)
 
 
+# The name django-environ's `environ.Env()` instance goes by in the settings.
+ENVIRON_READER = "env"
+
+
+def _is_environ_reader(function: ast.AST) -> bool:
+    """env(X) or env.<cast>(X): django-environ's reader, called with the variable's name first."""
+    if isinstance(function, ast.Name):
+        return function.id == ENVIRON_READER
+    return (
+        isinstance(function, ast.Attribute)
+        and isinstance(function.value, ast.Name)
+        and (function.value.id == ENVIRON_READER)
+    )
+
+
 def _env_lookup_argument(node: ast.AST) -> ast.AST | None:
-    """The name expression of os.environ.get(X) / os.getenv(X) / os.environ[X], else None."""
+    """The name expression of os.environ.get(X) / os.getenv(X) / os.environ[X] / env.str(X) ..., else None."""
     if isinstance(node, ast.Call) and node.args:
         function = node.func
+        if _is_environ_reader(function):
+            return node.args[0]
         if isinstance(function, ast.Attribute) and function.attr == "get" and _is_environ(function.value):
             return node.args[0]
         if isinstance(function, ast.Attribute) and function.attr == "getenv":

@@ -51,10 +51,14 @@ def test_every_variable_the_settings_read_is_set_by_compose_or_the_manifests(ser
     assert not missing, f"{service} reads {sorted(missing)}: set them in compose or k8s/base/{service}/{service}.env"
 
 
-def test_the_reader_finds_variables_through_helpers_and_library_defaults():
+def test_the_reader_finds_variables_through_helpers_and_library_defaults(tmp_path):
+    # A library whose function reads a variable named by a parameter's default, as dj_database_url.config does.
+    (tmp_path / "urlconfig.py").write_text(
+        'import os\nDEFAULT_ENV = "DATABASE_URL"\n\ndef config(env=DEFAULT_ENV):\n    return os.environ.get(env)\n'
+    )
     source = """
 import os
-import dj_database_url
+import urlconfig
 
 def env_text(name: str, default: str = "") -> str:
     return os.environ.get(name) or default
@@ -64,10 +68,30 @@ def env_flag(name: str, default: bool) -> bool:
 
 NEW_SETTING = env_flag("SOME_NEW_SETTING", False)
 OTHER = os.environ["ANOTHER_ONE"]
-DATABASES = {"default": dj_database_url.config()}
+DATABASES = {"default": urlconfig.config()}
 """
-    reader = EnvironmentReader(sorted((REPO / ".venvs" / "auth").glob("lib/python3*/site-packages")))
+    reader = EnvironmentReader([tmp_path])
     tree = ast.parse(source)
     reader.learn_functions(tree)
-    reader.learn_library("dj_database_url")
+    reader.learn_library("urlconfig")
     assert reader.names(tree) == {"SOME_NEW_SETTING", "ANOTHER_ONE", "DATABASE_URL"}
+
+
+def test_the_reader_finds_variables_read_through_django_environ():
+    source = """
+import environ
+
+env = environ.Env()
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env.list(name, default=default.split(","))]
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
+DATABASES = {"default": env.db("DATABASE_URL", default="sqlite:///db.sqlite3")}
+"""
+    reader = EnvironmentReader([])
+    tree = ast.parse(source)
+    reader.learn_functions(tree)
+    assert reader.names(tree) == {"DJANGO_DEBUG", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"}

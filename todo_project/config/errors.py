@@ -3,7 +3,7 @@
 import logging
 from http import HTTPStatus
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
@@ -17,19 +17,26 @@ logger = logging.getLogger(__name__)
 # How long a client should wait before retrying while the database is unreachable: PostgreSQL restarts in a
 # few seconds, and Django opens a new connection on the next request once it is back.
 DATABASE_RETRY_AFTER_SECONDS = 5
+# One message for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, whether a view or Django's own handler refuses it.
+REQUEST_TOO_LARGE = "Request body is too large."
 INVALID_TOKEN_CHALLENGE = 'Bearer realm="todos", error="invalid_token"'  # noqa: S105 - a header, not a secret
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler, with the RFC 6750 `error="invalid_token"` challenge on a refused token and a JSON 413."""
+    """DRF's handler, plus JSON for Django's mid-view refusals and an unreachable database, and the RFC 6750
+    `error="invalid_token"` challenge on a refused token."""
     if isinstance(exc, RequestDataTooBig):
-        return Response({"detail": "Request body too large."}, status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        return Response({"detail": REQUEST_TOO_LARGE}, status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, (OperationalError, InterfaceError)):
         return database_unavailable(exc)
     response = exception_handler(exc, context)
-    if response is not None and isinstance(exc, exceptions.AuthenticationFailed):
-        response["WWW-Authenticate"] = INVALID_TOKEN_CHALLENGE
-    return response
+    if response is not None:
+        if isinstance(exc, exceptions.AuthenticationFailed):
+            response["WWW-Authenticate"] = INVALID_TOKEN_CHALLENGE
+        return response
+    if isinstance(exc, SuspiciousOperation):
+        return Response({"detail": "Bad request."}, status=HTTPStatus.BAD_REQUEST)
+    return None
 
 
 def database_unavailable(exc: Exception) -> Response:
@@ -49,7 +56,7 @@ def _error(status: HTTPStatus, detail: str) -> JsonResponse:
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """JSON for Django's own refusals: 413 for a body over the upload limit, else 400 (a Host not allowed...)."""
     if isinstance(exception, RequestDataTooBig):
-        return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request body is too large.")
+        return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, REQUEST_TOO_LARGE)
     return _error(HTTPStatus.BAD_REQUEST, "Bad request.")
 
 
@@ -59,7 +66,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 @csrf_exempt  # an unknown path is a 404 whatever the method, never a CSRF 403
-def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """JSON 404 for every unknown path."""
     return _error(HTTPStatus.NOT_FOUND, "Not found.")
 
@@ -71,6 +78,6 @@ def server_error(request: HttpRequest) -> JsonResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
     """JSON 403 on API paths; the operators' admin keeps Django's page, which explains what to do."""
-    if request.path.startswith("/todos/admin"):
+    if request.path.startswith("/todos/admin/"):
         return html_csrf_failure(request, reason)
     return _error(HTTPStatus.FORBIDDEN, f"CSRF verification failed: {reason}")

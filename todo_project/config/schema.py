@@ -1,4 +1,28 @@
-"""drf-spectacular hooks: every error an endpoint can answer."""
+"""drf-spectacular hooks: each endpoint once, and every error it can answer."""
+
+from drf_spectacular import openapi
+
+
+def _is_canonical(path: str, paths: set[str]) -> bool:
+    twin = path[:-1] if path.endswith("/") else f"{path}/"
+    if twin not in paths:
+        return True
+    names_a_file = "." in path.rstrip("/").rsplit("/", 1)[-1]
+    return path.endswith("/") != names_a_file
+
+
+def drop_slashless_duplicates(endpoints: list) -> list:
+    """Document each endpoint once: every route also answers with or without its trailing slash, and the
+    browsable API's login and logout links (development) name the same routes again."""
+    paths = {endpoint[0] for endpoint in endpoints}
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for path, path_regex, method, callback in endpoints:
+        if _is_canonical(path, paths) and (path, method) not in seen:
+            seen.add((path, method))
+            kept.append((path, path_regex, method, callback))
+    return kept
+
 
 # Statuses every operation can answer, whoever makes them: an unknown query parameter or a bad body (400), an
 # Accept the service cannot render (406), the gateway's rate limits (429).
@@ -69,3 +93,18 @@ def document_every_error(result: dict, generator, request, public: bool) -> dict
                 schema = "ValidationError" if status == "400" else "Error"
                 responses.setdefault(status, _error_response(description, schema))
     return result
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's schema, which also documents a DELETE body where the view names its serializer in
+    `delete_request_serializer`: drf-spectacular leaves DELETE bodies out, yet `DELETE /auth/me/` takes the password."""
+
+    def _get_request_body(self, direction: str = "request"):
+        if self.method != "DELETE" or not getattr(self.view, "delete_request_serializer", None):
+            return super()._get_request_body(direction)
+        # drf-spectacular documents the bodies of POST, PUT and PATCH only: ask for this one as a POST's.
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"

@@ -1,4 +1,4 @@
-"""The todo service owns /todos/: the API, its admin, schema, docs and static files (whitenoise)."""
+"""The service owns the whole /todos/ prefix, so the gateway passes paths through unchanged."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -6,40 +6,35 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import errors
+from config.routes import with_and_without_slash
 
 admin.site.site_header = "Todo service administration"
 admin.site.site_title = "Todo service admin"
 
+schema_view = SpectacularAPIView.as_view()
+docs_view = SpectacularSwaggerView.as_view(url_name="schema")
+
 urlpatterns = [
     path("todos/admin/", admin.site.urls),
-    re_path(r"^todos/schema/?$", SpectacularAPIView.as_view(), name="schema"),
-    re_path(r"^todos/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *with_and_without_slash("todos/schema/", schema_view, "schema"),
+    *with_and_without_slash("todos/docs/", docs_view, "docs"),
     path("", include("todos.urls")),
 ]
 if settings.BROWSABLE_API:
-    # Names only, for the browsable API's "Log in" and "Log out" links: the gateway sends /auth/ to the auth
-    # service, whose login sets the browser's cookie for both services (todos.browser).
-    urlpatterns += [
-        path(
-            "",
-            include(
-                (
-                    [
-                        path("auth/login/", errors.not_found, name="login"),
-                        path("auth/logout/", errors.not_found, name="logout"),
-                    ],
-                    "rest_framework",
-                )
-            ),
-        )
+    # The names the browsable API's "Log in" and "Log out" links look up (todos.browser): names only, since the
+    # gateway sends /auth/ to the auth service, whose login sets the browser's cookie for both services.
+    browser_links = [
+        path("auth/login/", errors.page_not_found, name="login"),
+        path("auth/logout/", errors.page_not_found, name="logout"),
     ]
+    urlpatterns += [path("", include((browser_links, "rest_framework")))]
 urlpatterns += [
     # Last: any other path is a JSON 404 even with DEBUG on, where Django would answer handler404's
     # place with its HTML debug page.
-    re_path(r"", errors.not_found),
+    re_path(r"", errors.page_not_found),
 ]
 
 handler400 = "config.errors.bad_request"
 handler403 = "config.errors.permission_denied"
-handler404 = "config.errors.not_found"
+handler404 = "config.errors.page_not_found"
 handler500 = "config.errors.server_error"

@@ -1,4 +1,4 @@
-"""WSGI entry point of the todo service (gunicorn loads `config.wsgi:application`)."""
+"""WSGI entry point for gunicorn; production settings unless DJANGO_SETTINGS_MODULE says otherwise."""
 
 import os
 

@@ -9,7 +9,7 @@ import pika
 import pytest
 from prometheus_client import REGISTRY
 
-from config.requestid import JsonFormatter
+from config.logs import JsonFormatter
 from tests.events_support import event_body, publish
 from todos import consumer
 from todos.models import ProcessedEvent

@@ -16,7 +16,8 @@ from django.db import connection, connections
 from django.test import Client
 from rest_framework.test import APIClient
 
-from config.requestid import JsonFormatter, RequestIdFilter, access_logger
+from config.logs import JsonFormatter, RequestIdFilter
+from config.middleware import access_logger
 
 pytestmark = pytest.mark.django_db
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="checks PostgreSQL itself")

@@ -141,6 +141,7 @@ class KeyringTokenBackend(TokenBackend):
 
 
 _token_backend = KeyringTokenBackend(ALGORITHM)
+_token_backend.leeway = api_settings.LEEWAY  # JWT_LEEWAY: clock skew allowed on exp, nbf, iat
 
 
 class KeyringAccessToken(AccessToken):

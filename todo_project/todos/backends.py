@@ -6,7 +6,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from config.requestid import client_ip
+from config.middleware import ratelimit_client_ip
 from todos.throttling import login_failure_record, login_retry_after
 
 
@@ -22,11 +22,10 @@ class ThrottledModelBackend(ModelBackend):
     ) -> Any:
         if request is None or username is None:
             return super().authenticate(request, username=username, password=password, **kwargs)
-        # A Unix-socket peer has no address; such requests share one budget rather than crash the limiter.
-        address = client_ip(request) or "0.0.0.0"  # noqa: S104
-        if login_retry_after(username=username, client_ip=address) is not None:
+        client_ip = ratelimit_client_ip(request)
+        if login_retry_after(username=username, client_ip=client_ip) is not None:
             raise PermissionDenied("Too many failed login attempts.")
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
-            login_failure_record(username=username, client_ip=address)
+            login_failure_record(username=username, client_ip=client_ip)
         return user

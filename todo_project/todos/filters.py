@@ -1,7 +1,8 @@
 """The list's query parameters (`completed`, `search`, `ordering`) and the SQL they select (list and bulk delete).
 
 The list is the service's hot path, so its SQL is written out here instead of compiled by the ORM on every request
-(the ORM doubled the list's CPU time). Every identifier comes from the fixed tables below; values are bound params.
+(compiling it is a large share of the list's CPU time: docs/benchmarks.md). Every identifier comes from the fixed
+tables below; values are bound params.
 """
 
 import re

@@ -1,14 +1,11 @@
-"""The todo API's routes: each answers with and without its trailing slash, without a redirect."""
+"""The todo API's routes: each answers with and without its trailing slash, without a redirect (config.routes)."""
 
-from django.urls import re_path
-
+from config.routes import with_and_without_slash
 from todos import views
-
-UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 app_name = "todos"
 urlpatterns = [
-    re_path(r"^todos/?$", views.TodoListView.as_view(), name="list"),
-    re_path(r"^todos/health/?$", views.HealthView.as_view(), name="health"),
-    re_path(rf"^todos/(?P<todo_id>{UUID_PATTERN})/?$", views.TodoDetailView.as_view(), name="detail"),
+    *with_and_without_slash("todos/", views.TodoListView.as_view(), "list"),
+    *with_and_without_slash("todos/health/", views.HealthView.as_view(), "health"),
+    *with_and_without_slash("todos/<uuid:todo_id>/", views.TodoDetailView.as_view(), "detail"),
 ]

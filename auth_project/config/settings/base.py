@@ -1,35 +1,26 @@
 """Settings shared by every environment; deploy-time values come from the environment (docs/configuration.md)."""
 
 import ipaddress
-import os
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
+import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-
-def env_str(name: str, default: str = "") -> str:
-    """Return an environment variable, or the default when it is unset or empty."""
-    return os.environ.get(name) or default
-
-
-def env_int(name: str, default: int) -> int:
-    return int(env_str(name, str(default)))
-
-
-def env_bool(name: str, default: bool) -> bool:
-    return env_str(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+# https://django-environ.readthedocs.io/en/latest/
+env = environ.Env()
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+    """A comma-separated variable as a list, each item stripped and empty items dropped ("a, b," is ["a", "b"])."""
+    return [item.strip() for item in env.list(name, default=default.split(",")) if item.strip()]
 
 
-# ------------------------------------------------------------------------------ core
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-development-key-never-use-in-production")
-DEBUG = env_bool("DJANGO_DEBUG", False)
+# GENERAL
+# ------------------------------------------------------------------------------
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-never-use-in-production")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
@@ -44,7 +35,8 @@ USE_I18N = False
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# ------------------------------------------------------------------------------ apps
+# APPS
+# ------------------------------------------------------------------------------
 DJANGO_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -65,7 +57,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 AUTH_USER_MODEL = "accounts.User"
 
-# ------------------------------------------------------------------------------ middleware
+# MIDDLEWARE
+# ------------------------------------------------------------------------------
 MIDDLEWARE = [
     # Outermost, so it counts and times every answer, the guards' refusals included.
     "config.metrics.MetricsMiddleware",
@@ -99,14 +92,12 @@ TEMPLATES = [
     },
 ]
 
-# ------------------------------------------------------------------------------ database
+# DATABASE
+# ------------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections
-DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 60)
-DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}", conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True
-    )
-}
+DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+DATABASES["default"].update(CONN_MAX_AGE=DB_CONN_MAX_AGE, CONN_HEALTH_CHECKS=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Concurrent gunicorn writers need WAL, a busy timeout and write locks taken at BEGIN.
@@ -117,18 +108,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     # A health check must answer 503 quickly when the database is unreachable, not hang.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
 
-# ------------------------------------------------------------------------------ cache
+# CACHE
+# ------------------------------------------------------------------------------
 # Login throttle counters must be shared by every worker: Redis when configured, else a database table
 # (created by accounts migration 0002) with an atomic increment.
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "accounts.cache.LockingDatabaseCache", "LOCATION": "auth_cache"}}
 
-# ------------------------------------------------------------------------------ passwords
+# PASSWORDS
+# ------------------------------------------------------------------------------
 # Argon2id at OWASP's minimum cost first; PBKDF2 stays so older hashes still verify and get upgraded.
 PASSWORD_HASHERS = [
     "accounts.hashers.Argon2idPasswordHasher",
@@ -147,13 +140,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# ------------------------------------------------------------------------------ login throttling
+# LOGIN THROTTLING
+# ------------------------------------------------------------------------------
 # django-ratelimit rates ("count/period"); failed logins (API, admin, a wrong old password) spend every budget,
 # an empty value turns a limit off. Why three budgets: accounts.throttling and docs/api.md.
 AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
-LOGIN_RATE_PER_USERNAME_AND_IP = os.environ.get("LOGIN_RATE_PER_USERNAME_AND_IP", "5/m")
-LOGIN_RATE_PER_USERNAME = os.environ.get("LOGIN_RATE_PER_USERNAME", "100/h")
-LOGIN_RATE_PER_IP = os.environ.get("LOGIN_RATE_PER_IP", "30/m")
+LOGIN_RATE_PER_USERNAME_AND_IP = env.str("LOGIN_RATE_PER_USERNAME_AND_IP", default="5/m")
+LOGIN_RATE_PER_USERNAME = env.str("LOGIN_RATE_PER_USERNAME", default="100/h")
+LOGIN_RATE_PER_IP = env.str("LOGIN_RATE_PER_IP", default="30/m")
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "config.middleware.ratelimit_client_ip"
 # Only the gateway may name the client (X-Real-IP); anybody else is taken at REMOTE_ADDR. Addresses or networks
@@ -162,25 +156,29 @@ TRUSTED_PROXY_IPS = tuple(
     ipaddress.ip_network(item, strict=False) for item in env_list("TRUSTED_PROXY_IPS", "127.0.0.1,::1")
 )
 
-# ------------------------------------------------------------------------------ static files
+# STATIC FILES
+# ------------------------------------------------------------------------------
 STATIC_URL = "/auth/static/"
-STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# ------------------------------------------------------------------------------ request limits
+# REQUEST LIMITS
+# ------------------------------------------------------------------------------
 # Auth requests are a few hundred bytes; anything far larger is refused with a JSON 413.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024)
 CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 
-# ------------------------------------------------------------------------------ CORS
+# CORS
+# ------------------------------------------------------------------------------
 # The gateway owns CORS; this is only for running the service alone.
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/auth/.*$"
 
-# ------------------------------------------------------------------------------ REST framework
+# DJANGO REST FRAMEWORK
+# ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -195,6 +193,8 @@ REST_FRAMEWORK = {
 # The browsable API and its browser sign-in by cookie (accounts.browser): development settings only.
 BROWSABLE_API = False
 
+# API SCHEMA
+# ------------------------------------------------------------------------------
 SPECTACULAR_SETTINGS = {
     "TITLE": "Auth service",
     "DESCRIPTION": "Registration, login, RS256 JWTs and the JWKS of the todo-microservices stack.",
@@ -202,6 +202,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Swagger UI assets come from drf-spectacular-sidecar through whitenoise: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -215,17 +216,18 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["config.schema.drop_slashless_duplicates"],
 }
 
-# ------------------------------------------------------------------------------ tokens
+# TOKENS
+# ------------------------------------------------------------------------------
 # The keyring folder (docs/architecture.md, "The keyring"); re-read when keyring.json changes.
-JWT_KEYS_DIR = Path(env_str("JWT_KEYS_DIR", str(BASE_DIR / "var" / "keys")))
-JWT_KEYRING_CHECK_INTERVAL = float(env_str("JWT_KEYRING_CHECK_INTERVAL", "1.0"))
-JWT_KEY_SIZE = env_int("JWT_KEY_SIZE", 2048)
-JWT_JWKS_MAX_AGE = env_int("JWT_JWKS_MAX_AGE", 300)
-JWT_ISSUER = env_str("JWT_ISSUER", "todo-microservices-auth")
-JWT_AUDIENCE = env_str("JWT_AUDIENCE", "todo-microservices")
-JWT_ACCESS_TOKEN_LIFETIME = env_int("JWT_ACCESS_TOKEN_LIFETIME", 5 * 60)
-JWT_REFRESH_TOKEN_LIFETIME = env_int("JWT_REFRESH_TOKEN_LIFETIME", 24 * 60 * 60)
-JWT_LEEWAY = env_int("JWT_LEEWAY", 0)
+JWT_KEYS_DIR = Path(env.str("JWT_KEYS_DIR", default=str(BASE_DIR / "var" / "keys")))
+JWT_KEYRING_CHECK_INTERVAL = env.float("JWT_KEYRING_CHECK_INTERVAL", default=1.0)
+JWT_KEY_SIZE = env.int("JWT_KEY_SIZE", default=2048)
+JWT_JWKS_MAX_AGE = env.int("JWT_JWKS_MAX_AGE", default=300)
+JWT_ISSUER = env.str("JWT_ISSUER", default="todo-microservices-auth")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="todo-microservices")
+JWT_ACCESS_TOKEN_LIFETIME = env.int("JWT_ACCESS_TOKEN_LIFETIME", default=5 * 60)
+JWT_REFRESH_TOKEN_LIFETIME = env.int("JWT_REFRESH_TOKEN_LIFETIME", default=24 * 60 * 60)
+JWT_LEEWAY = env.int("JWT_LEEWAY", default=0)
 
 # https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
 SIMPLE_JWT = {
@@ -247,22 +249,26 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
-# ------------------------------------------------------------------------------ events (docs/events.md)
+# EVENTS (docs/events.md)
+# ------------------------------------------------------------------------------
 # The relay (manage.py outbox_relay) publishes the outbox's rows to this durable topic exchange.
-AMQP_URL = env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+AMQP_URL = env.str("AMQP_URL", default="amqp://guest:guest@127.0.0.1:5672/%2F")
 EVENTS_EXCHANGE = "auth.events"
-OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100)
-OUTBOX_POLL_INTERVAL = float(env_str("OUTBOX_POLL_INTERVAL", "0.5"))
-OUTBOX_RETRY_MAX_DELAY = float(env_str("OUTBOX_RETRY_MAX_DELAY", "30"))
-OUTBOX_RETENTION = env_int("OUTBOX_RETENTION", 7 * 24 * 60 * 60)
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
+OUTBOX_POLL_INTERVAL = env.float("OUTBOX_POLL_INTERVAL", default=0.5)
+OUTBOX_RETRY_MAX_DELAY = env.float("OUTBOX_RETRY_MAX_DELAY", default=30.0)
+OUTBOX_RETENTION = env.int("OUTBOX_RETENTION", default=7 * 24 * 60 * 60)
 
-# ------------------------------------------------------------------------------ metrics (docs/observability.md)
+# METRICS (docs/observability.md)
+# ------------------------------------------------------------------------------
 # host:port where the relay serves Prometheus metrics (gunicorn.conf.py reads the same variable for the web
 # process); empty: none. Never an address the gateway routes to.
-METRICS_BIND = env_str("METRICS_BIND")
+METRICS_BIND = env.str("METRICS_BIND", default="")
 
-# ------------------------------------------------------------------------------ logging
-LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
+# LOGGING
+# ------------------------------------------------------------------------------
+# One JSON object per line on stderr; every record written while serving a request carries its request_id.
+LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,10 +1,9 @@
 """Development settings: debug pages, and the browsable API with its browser sign-in by cookie (accounts.browser)."""
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK, env_bool, env_list
+from .base import REST_FRAMEWORK, env
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
 BROWSABLE_API = True
 REST_FRAMEWORK = {
@@ -20,12 +19,12 @@ REST_FRAMEWORK = {
     ],
     # The browsable API's HTML forms post form data.
     "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.StrictJSONParser",
+        *REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"],
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
 }
 
-# Serve static files straight from the apps, no collectstatic needed.
-WHITENOISE_USE_FINDERS = True
+# Static files straight from the apps' folders, no collectstatic needed.
 WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

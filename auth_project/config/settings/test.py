@@ -1,4 +1,4 @@
-"""Test settings: a cheap password hasher and plain static storage; everything else as in base."""
+"""Test settings: a cheap password hasher, plain static storage, keys rotated in-process."""
 
 from .base import *  # noqa: F403
 from .base import ALLOWED_HOSTS
@@ -8,16 +8,18 @@ ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]
 # Hashing cost is checked by its own test against the base settings; the rest need speed.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+# The manifest needs collectstatic; tests render the admin and docs pages without it.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Static files straight from the apps' folders, as in development: tests never run collectstatic.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
+
 # Tests rotate keys in-process and expect the next token to see it.
 JWT_KEYRING_CHECK_INTERVAL = 0.0
-
-# Serve static files straight from the apps, as in development: tests never run collectstatic.
-WHITENOISE_USE_FINDERS = True
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # Tests that race threads need a file: an in-memory database's shared cache fails with "table is locked" at

@@ -1,1 +1,1 @@
-"""Settings package: base holds everything; local, test and production change only what differs."""
+"""Settings package: base holds everything, local/test/production change only what differs."""

@@ -1,41 +1,38 @@
 """Settings shared by every environment; deploy-time values come from the environment (docs/configuration.md)."""
 
 import ipaddress
-import os
 from pathlib import Path
 
-import dj_database_url
+import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
+
+# https://django-environ.readthedocs.io/en/latest/
+env = environ.Env()
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    """Read a comma-separated environment variable as a list without empty items."""
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-def env_float(name: str, default: float) -> float:
-    """Read a number of seconds from the environment."""
-    return float(os.environ.get(name, default))
+    """A comma-separated variable as a list, each item stripped and empty items dropped ("a, b," is ["a", "b"])."""
+    return [item.strip() for item in env.list(name, default=default.split(",")) if item.strip()]
 
 
 # GENERAL
 # ------------------------------------------------------------------------------
-DEBUG = False
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-insecure-todo-development-key-not-for-production")
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-todo-development-key-not-for-production")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
+# The service owns /todos/ and answers with and without a trailing slash itself, so no redirects.
+APPEND_SLASH = False
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# The service owns its whole prefix and answers with and without the trailing slash itself: never redirect.
-APPEND_SLASH = False
-# A todo is at most ~11,000 characters; even fully \u-escaped JSON stays well under this. Larger bodies get a JSON 413.
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", str(256 * 1024)))
 
 # APPS
 # ------------------------------------------------------------------------------
@@ -56,35 +53,6 @@ THIRD_PARTY_APPS = [
 LOCAL_APPS = ["todos"]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
-# DATABASE
-# ------------------------------------------------------------------------------
-# Without DATABASE_URL: a SQLite file under var/, tuned so concurrent gunicorn writers wait instead of failing.
-DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    VAR_DIR.mkdir(exist_ok=True)
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-else:
-    # A database that does not answer should fail the health check quickly, not hang a worker.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # The same backend with a health check that skips the ping for a connection that just worked.
-    DATABASES["default"]["ENGINE"] = "config.postgresql"
-    # Server-side binding with a prepare threshold: psycopg prepares a query it has run five times on a
-    # connection, so PostgreSQL stops planning the list's query afresh on every request (planning it cost more
-    # than running it).
-    # https://docs.djangoproject.com/en/5.2/ref/databases/#server-side-parameters-binding
-    DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
-
 # MIDDLEWARE
 # ------------------------------------------------------------------------------
 # Kept short: this stack runs on every request of the list benchmark. Sessions, CSRF, auth and messages serve
@@ -92,7 +60,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 MIDDLEWARE = [
     # Outermost, so it counts and times every answer, the guards' refusals included.
     "config.metrics.MetricsMiddleware",
-    "config.requestid.RequestIdMiddleware",
+    "config.middleware.RequestIdMiddleware",
     # Before anything reads the Host (CommonMiddleware does): a foreign Host is a JSON 400 even with DEBUG on.
     "config.guards.AllowedHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -128,6 +96,32 @@ TEMPLATES = [
     },
 ]
 
+# DATABASE
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections
+DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+DATABASES["default"].update(CONN_MAX_AGE=DB_CONN_MAX_AGE, CONN_HEALTH_CHECKS=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # Concurrent gunicorn writers need WAL, a busy timeout and write locks taken at BEGIN.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    # A health check must answer 503 quickly when the database is unreachable, not hang.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend with a health check that skips the ping for a connection that just worked.
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+    # Server-side binding with a prepare threshold: psycopg prepares a query it has run five times on a
+    # connection, so PostgreSQL stops planning the list's query afresh on every request (planning is a large share
+    # of that query's time: docs/benchmarks.md).
+    # https://docs.djangoproject.com/en/5.2/ref/databases/#server-side-parameters-binding
+    DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
+
 # SECURITY
 # ------------------------------------------------------------------------------
 # Failed admin logins spend the budgets the auth service's logins have (todos.throttling, docs/api.md), counted in a
@@ -135,9 +129,9 @@ TEMPLATES = [
 AUTHENTICATION_BACKENDS = ["todos.backends.ThrottledModelBackend"]
 CACHES = {"default": {"BACKEND": "todos.cache.LockingDatabaseCache", "LOCATION": "todo_cache"}}
 RATELIMIT_USE_CACHE = "default"
-LOGIN_RATE_PER_USERNAME_AND_IP = os.environ.get("LOGIN_RATE_PER_USERNAME_AND_IP", "5/m")
-LOGIN_RATE_PER_USERNAME = os.environ.get("LOGIN_RATE_PER_USERNAME", "100/h")
-LOGIN_RATE_PER_IP = os.environ.get("LOGIN_RATE_PER_IP", "30/m")
+LOGIN_RATE_PER_USERNAME_AND_IP = env.str("LOGIN_RATE_PER_USERNAME_AND_IP", default="5/m")
+LOGIN_RATE_PER_USERNAME = env.str("LOGIN_RATE_PER_USERNAME", default="100/h")
+LOGIN_RATE_PER_IP = env.str("LOGIN_RATE_PER_IP", default="30/m")
 # Addresses or networks of the gateway (a Kubernetes pod network, where its address changes): only their X-Real-IP
 # is believed (request logs) and only they may set X-Forwarded-*, as gunicorn's forwarded_allow_ips takes them.
 TRUSTED_PROXY_IPS = tuple(
@@ -145,8 +139,6 @@ TRUSTED_PROXY_IPS = tuple(
 )
 # TLS ends at the proxy in front of the gateway, which says so with X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
-CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
@@ -157,14 +149,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# STATIC
+# STATIC FILES
 # ------------------------------------------------------------------------------
 STATIC_URL = "/todos/static/"
-STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "static"))
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# REQUEST LIMITS
+# ------------------------------------------------------------------------------
+# A todo is at most ~11,000 characters; even fully \u-escaped JSON stays well under this. Larger bodies get a JSON 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 
 # DJANGO REST FRAMEWORK
 # ------------------------------------------------------------------------------
@@ -179,65 +177,15 @@ REST_FRAMEWORK = {
     # produce the same text: todos.selectors).
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
 }
 
 # Scheme, host and port of the absolute URLs in bodies and headers (the gateway's public address, e.g.
 # https://todo.example.com); empty: taken from the request's Host, which a client chooses.
-PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 
 # The browsable API and its browser sign-in by cookie (todos.browser): development settings only.
 BROWSABLE_API = False
-
-# TOKENS (verified only: this service never signs)
-# ------------------------------------------------------------------------------
-JWT_ISSUER = os.environ.get("JWT_ISSUER", "todo-microservices-auth")
-JWT_AUDIENCE = os.environ.get("JWT_AUDIENCE", "todo-microservices")
-JWT_JWKS_FILE = os.environ.get("JWT_JWKS_FILE", "")
-JWT_PUBLIC_KEY_FILES = env_list("JWT_PUBLIC_KEY_FILES")
-JWT_JWKS_URL = os.environ.get("JWT_JWKS_URL", "")
-JWT_JWKS_TIMEOUT = env_float("JWT_JWKS_TIMEOUT", 2)
-JWT_JWKS_REFRESH_INTERVAL = env_float("JWT_JWKS_REFRESH_INTERVAL", 300)
-JWT_JWKS_MIN_REFETCH_INTERVAL = env_float("JWT_JWKS_MIN_REFETCH_INTERVAL", 10)
-
-# https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
-# The verifying key is picked per token by kid from the keyring (todos.authentication), not from VERIFYING_KEY.
-SIMPLE_JWT = {
-    "ALGORITHM": "RS256",
-    "SIGNING_KEY": None,
-    "VERIFYING_KEY": None,
-    "ISSUER": JWT_ISSUER,
-    "AUDIENCE": JWT_AUDIENCE,
-    "AUTH_HEADER_TYPES": ("Bearer",),
-    "USER_ID_CLAIM": "sub",
-    "TOKEN_TYPE_CLAIM": "token_type",
-    "AUTH_TOKEN_CLASSES": ("todos.authentication.KeyringAccessToken",),
-}
-
-# EVENTS (docs/events.md)
-# ------------------------------------------------------------------------------
-# manage.py consume_events applies the auth service's account events from this queue, bound to its exchange.
-AMQP_URL = os.environ.get("AMQP_URL") or "amqp://guest:guest@127.0.0.1:5672/%2F"
-EVENTS_EXCHANGE = "auth.events"
-EVENTS_QUEUE = "todo.account-events"
-EVENTS_DEAD_LETTER_QUEUE = f"{EVENTS_QUEUE}.dead-letter"
-# Attempts of an event whose handler fails for another reason than an unavailable database, before it is dead-lettered.
-EVENTS_MAX_ATTEMPTS = int(os.environ.get("EVENTS_MAX_ATTEMPTS", "5"))
-EVENTS_RETRY_MAX_DELAY = env_float("EVENTS_RETRY_MAX_DELAY", 30)
-
-# IDEMPOTENCY-KEY (docs/api.md, "Retrying writes safely")
-# ------------------------------------------------------------------------------
-# Seconds a key and its stored response are kept (at least a day, as clients retrying after an outage expect);
-# expired keys are pruned on write and by manage.py prune_idempotency_keys.
-IDEMPOTENCY_KEY_RETENTION = int(os.environ.get("IDEMPOTENCY_KEY_RETENTION", str(24 * 60 * 60)))
-# Seconds after which a key whose first request never finished (its process died) may be claimed again.
-IDEMPOTENCY_IN_PROGRESS_TIMEOUT = int(os.environ.get("IDEMPOTENCY_IN_PROGRESS_TIMEOUT", "60"))
-
-# METRICS (docs/observability.md)
-# ------------------------------------------------------------------------------
-# host:port where the consumer serves Prometheus metrics (gunicorn.conf.py reads the same variable for the web
-# process); empty: none. Never an address the gateway routes to.
-METRICS_BIND = os.environ.get("METRICS_BIND", "")
 
 # API SCHEMA
 # ------------------------------------------------------------------------------
@@ -257,30 +205,89 @@ SPECTACULAR_SETTINGS = {
     "PARSER_WHITELIST": ["todos.parsers.StrictJSONParser"],
     "AUTHENTICATION_WHITELIST": ["todos.authentication.KeyringJWTAuthentication"],
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.document_every_error"],
+    "PREPROCESSING_HOOKS": ["config.schema.drop_slashless_duplicates"],
 }
+
+# TOKENS (verified only: this service never signs)
+# ------------------------------------------------------------------------------
+JWT_ISSUER = env.str("JWT_ISSUER", default="todo-microservices-auth")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="todo-microservices")
+JWT_JWKS_FILE = env.str("JWT_JWKS_FILE", default="")
+JWT_PUBLIC_KEY_FILES = env_list("JWT_PUBLIC_KEY_FILES")
+JWT_JWKS_URL = env.str("JWT_JWKS_URL", default="")
+JWT_JWKS_TIMEOUT = env.float("JWT_JWKS_TIMEOUT", default=2.0)
+JWT_JWKS_REFRESH_INTERVAL = env.float("JWT_JWKS_REFRESH_INTERVAL", default=300.0)
+JWT_JWKS_MIN_REFETCH_INTERVAL = env.float("JWT_JWKS_MIN_REFETCH_INTERVAL", default=10.0)
+# Seconds of clock skew allowed on exp, nbf and iat: the verifier is where clock skew matters.
+JWT_LEEWAY = env.int("JWT_LEEWAY", default=0)
+
+# https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
+# The verifying key is picked per token by kid from the keyring (todos.authentication), not from VERIFYING_KEY.
+SIMPLE_JWT = {
+    "ALGORITHM": "RS256",
+    "SIGNING_KEY": None,
+    "VERIFYING_KEY": None,
+    "ISSUER": JWT_ISSUER,
+    "AUDIENCE": JWT_AUDIENCE,
+    "LEEWAY": JWT_LEEWAY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_CLAIM": "sub",
+    "TOKEN_TYPE_CLAIM": "token_type",
+    "AUTH_TOKEN_CLASSES": ("todos.authentication.KeyringAccessToken",),
+}
+
+# EVENTS (docs/events.md)
+# ------------------------------------------------------------------------------
+# manage.py consume_events applies the auth service's account events from this queue, bound to its exchange.
+AMQP_URL = env.str("AMQP_URL", default="amqp://guest:guest@127.0.0.1:5672/%2F")
+EVENTS_EXCHANGE = "auth.events"
+EVENTS_QUEUE = "todo.account-events"
+EVENTS_DEAD_LETTER_QUEUE = f"{EVENTS_QUEUE}.dead-letter"
+# Attempts of an event whose handler fails for another reason than an unavailable database, before it is dead-lettered.
+EVENTS_MAX_ATTEMPTS = env.int("EVENTS_MAX_ATTEMPTS", default=5)
+EVENTS_RETRY_MAX_DELAY = env.float("EVENTS_RETRY_MAX_DELAY", default=30.0)
+
+# IDEMPOTENCY-KEY (docs/api.md, "Retrying writes safely")
+# ------------------------------------------------------------------------------
+# Seconds a key and its stored response are kept (at least a day, as clients retrying after an outage expect);
+# expired keys are pruned on write and by manage.py prune_idempotency_keys.
+IDEMPOTENCY_KEY_RETENTION = env.int("IDEMPOTENCY_KEY_RETENTION", default=24 * 60 * 60)
+# Seconds after which a key whose first request never finished (its process died) may be claimed again.
+IDEMPOTENCY_IN_PROGRESS_TIMEOUT = env.int("IDEMPOTENCY_IN_PROGRESS_TIMEOUT", default=60)
+
+# METRICS (docs/observability.md)
+# ------------------------------------------------------------------------------
+# host:port where the consumer serves Prometheus metrics (gunicorn.conf.py reads the same variable for the web
+# process); empty: none. Never an address the gateway routes to.
+METRICS_BIND = env.str("METRICS_BIND", default="")
 
 # LOGGING
 # ------------------------------------------------------------------------------
 # One JSON object per line on stderr; every record written while serving a request carries its request_id.
-LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO")
+LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.requestid.RequestIdFilter"}},
-    "formatters": {"json": {"()": "config.requestid.JsonFormatter"}},
+    "filters": {"request_id": {"()": "config.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "config.logs.JsonFormatter"}},
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stderr",
             "filters": ["request_id"],
             "formatter": "json",
-        }
+        },
+        "discard": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
-        # The access line already records every 4xx; keep django.request for errors (with their traceback).
+        # The access line already records every 4xx; keep django.request for server errors.
         "django.request": {"level": "ERROR"},
         # pika logs every step of every connection at INFO; the relay and the consumer log what matters themselves.
         "pika": {"level": "WARNING"},
+        "django.server": {"level": "WARNING"},
+        # A bad Host header already shows as a 400 access line; its traceback is noise anybody can trigger.
+        # (A NullHandler: with no handler at all, Python's last-resort handler would print it to stderr.)
+        "django.security.DisallowedHost": {"handlers": ["discard"], "propagate": False},
     },
 }

@@ -1,11 +1,9 @@
-"""Development settings: DEBUG, and the browsable API with its browser sign-in by cookie (todos.browser)."""
-
-import os
+"""Development settings: debug pages, and the browsable API with its browser sign-in by cookie (todos.browser)."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, REST_FRAMEWORK
+from .base import BASE_DIR, REST_FRAMEWORK, env
 
-DEBUG = True
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
 BROWSABLE_API = True
 REST_FRAMEWORK = {
@@ -28,7 +26,7 @@ REST_FRAMEWORK = {
 }
 
 # The local stack's keyring (scripts/stack.py writes it under the repository's var/keys/).
-JWT_JWKS_FILE = os.environ.get("JWT_JWKS_FILE", str(BASE_DIR.parent / "var" / "keys" / "jwks.json"))
+JWT_JWKS_FILE = env.str("JWT_JWKS_FILE", default=str(BASE_DIR.parent / "var" / "keys" / "jwks.json"))
 
 # Static files straight from the apps' folders, no collectstatic needed.
 WHITENOISE_AUTOREFRESH = True
