@@ -71,6 +71,15 @@ def test_getting_a_todo_returns_it_with_an_etag(alice: APIClient, make_todo: Cal
     assert response["ETag"] == todo.etag
 
 
+def test_an_upper_case_id_finds_the_same_todo(alice: APIClient, make_todo: Callable) -> None:
+    todo = make_todo(title="Read")
+
+    response = alice.get(f"/todos/{str(todo.id).upper()}")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["id"] == str(todo.id)
+
+
 def test_an_unknown_id_is_404_json(alice: APIClient) -> None:
     response = alice.get(f"/todos/{uuid.uuid4()}/")
 
