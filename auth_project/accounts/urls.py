@@ -12,7 +12,7 @@ urlpatterns = [
     *with_and_without_slash("me/", apis.MeApi.as_view(), "me"),
     *with_and_without_slash("password/", apis.PasswordChangeApi.as_view(), "password"),
     *with_and_without_slash("sessions/", apis.LoginSessionListApi.as_view(), "sessions"),
-    *with_and_without_slash("sessions/<uuid:session_id>/", apis.LoginSessionApi.as_view(), "session"),
+    *with_and_without_slash("sessions/<anycase_uuid:session_id>/", apis.LoginSessionApi.as_view(), "session"),
     *with_and_without_slash(".well-known/jwks.json", apis.JwksApi.as_view(), "jwks"),
     *with_and_without_slash("health/", apis.HealthApi.as_view(), "health"),
 ]

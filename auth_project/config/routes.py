@@ -3,7 +3,16 @@
 from collections.abc import Callable
 from typing import Any
 
-from django.urls import URLPattern, path
+from django.urls import URLPattern, converters, path, register_converter
+
+
+class AnyCaseUUIDConverter(converters.UUIDConverter):
+    """A UUID in either case (RFC 9562 says input may be upper case); Django's `uuid` takes lower case only."""
+
+    regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+register_converter(AnyCaseUUIDConverter, "anycase_uuid")
 
 
 def with_and_without_slash(route: str, view: Callable[..., Any], name: str | None = None) -> list[URLPattern]:

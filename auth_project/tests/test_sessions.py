@@ -139,6 +139,16 @@ def test_ending_a_session_stops_its_refresh_tokens(api_client, user):
     assert refresh(api_client, laptop["refresh"]).status_code == HTTPStatus.OK
 
 
+def test_a_session_id_in_upper_case_names_the_same_session(api_client, user):
+    phone = log_in(api_client)
+    laptop = log_in(api_client)
+
+    response = bearer(laptop["access"]).delete(f"/auth/sessions/{claims(phone['refresh'])['sid'].upper()}")
+
+    assert response.status_code == HTTPStatus.NO_CONTENT
+    assert refresh(api_client, phone["refresh"]).status_code == HTTPStatus.UNAUTHORIZED
+
+
 def test_ending_another_users_or_an_unknown_session_is_404(api_client, user):
     bob = User.objects.create_user(username="bob", email="bob@example.com", password=PASSWORD)
     bobs = services.token_pair_for_user(user=bob)

@@ -192,8 +192,6 @@ TWINS: list[dict] = [
             "# host:port where the relay serves Prometheus metrics (gunicorn.conf.py reads the same variable for the web",
         ],
         "todo_only": [
-            "    # {app}.urls' case-insensitive UUID converter is still a UUID in the schema.",
-            '    "PATH_CONVERTER_OVERRIDES": {"anycase_uuid": {"type": "string", "format": "uuid"}},',
             'SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-{service}-development-key-not-for-production")',
             '    "django.contrib.auth",',
             "# Kept short: this stack runs on every request of the list benchmark. Sessions, CSRF, auth and messages serve",

@@ -200,7 +200,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Request and response bodies are separate components, so a generated client never sends read-only fields.
     "COMPONENT_SPLIT_REQUEST": True,
-    # todos.urls' case-insensitive UUID converter is still a UUID in the schema.
+    # config.routes' case-insensitive UUID converter is still a UUID in the schema.
     "PATH_CONVERTER_OVERRIDES": {"anycase_uuid": {"type": "string", "format": "uuid"}},
     # The schema is the same in every setting: the browsable API's cookie and form bodies (development only) are
     # not part of the API.
