@@ -1,17 +1,33 @@
 """The services' domain errors reach the client as the API's usual statuses, JSON bodies and headers."""
 
+import ast
 import re
 import uuid
 from http import HTTPStatus
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
 
 from accounts import services
+from accounts.exceptions import (
+    AccountError,
+    InvalidCredentials,
+    InvalidFields,
+    LoginThrottled,
+    SessionNotFound,
+    TokenOfAnotherUser,
+    TokenRejected,
+)
 from accounts.models import User
+from config.errors import DOMAIN_ERRORS, api_exception_handler
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
+
+APP = Path(__file__).resolve().parent.parent / "accounts"
+# The modules below the views: they raise domain errors and take plain values, never HTTP ones.
+BELOW_THE_VIEWS = ("services", "selectors", "events", "outbox", "throttling", "keyring", "tokens", "exceptions")
 
 
 def login(client: APIClient, password: str) -> object:
@@ -104,3 +120,67 @@ def test_a_weak_new_password_is_a_400_field_error_with_the_validators_messages(a
     assert list(response.json()) == ["new_password"]
     assert "This password is entirely numeric." in response.json()["new_password"]
     assert all(isinstance(message, str) for message in response.json()["new_password"])
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "body", "headers"),
+    [
+        (InvalidCredentials(), HTTPStatus.UNAUTHORIZED, {"detail": "Invalid username or password."}, {}),
+        (TokenRejected(), HTTPStatus.UNAUTHORIZED, {"detail": "Token is invalid or expired."}, {}),
+        (TokenRejected("Token is blacklisted"), HTTPStatus.UNAUTHORIZED, {"detail": "Token is blacklisted"}, {}),
+        (TokenOfAnotherUser(), HTTPStatus.FORBIDDEN, {"detail": "This refresh token was issued to another user."}, {}),
+        (SessionNotFound(), HTTPStatus.NOT_FOUND, {"detail": "No such session."}, {}),
+        (
+            LoginThrottled(retry_after=1),
+            HTTPStatus.TOO_MANY_REQUESTS,
+            {"detail": "Too many failed login attempts. Try again in 1 second."},
+            {"Retry-After": "1"},
+        ),
+        (
+            LoginThrottled(retry_after=42),
+            HTTPStatus.TOO_MANY_REQUESTS,
+            {"detail": "Too many failed login attempts. Try again in 42 seconds."},
+            {"Retry-After": "42"},
+        ),
+        (
+            InvalidFields({"email": ["Taken."], "password": ["Short.", "Common."]}),
+            HTTPStatus.BAD_REQUEST,
+            {"email": ["Taken."], "password": ["Short.", "Common."]},
+            {},
+        ),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, AccountError) else None,
+)
+def test_the_exception_handler_answers_each_domain_error_with_its_status_body_and_headers(error, status, body, headers):
+    response = api_exception_handler(error, {})
+
+    assert response.status_code == status
+    assert response.data == body
+    assert {name: response[name] for name in headers} == headers
+    assert "WWW-Authenticate" not in response
+
+
+def test_every_domain_error_has_an_answer():
+    kinds = set(AccountError.__subclasses__())
+
+    assert kinds == set(DOMAIN_ERRORS)
+
+
+def test_an_error_that_is_not_a_domain_error_is_left_to_drf():
+    assert api_exception_handler(ValueError("a bug"), {}) is None
+
+
+@pytest.mark.parametrize("module", BELOW_THE_VIEWS)
+def test_the_modules_below_the_views_neither_raise_http_errors_nor_take_a_request(module):
+    tree = ast.parse((APP / f"{module}.py").read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+
+    http_modules = {name for name in imported if name == "django.http" or name.split(".")[0] == "rest_framework"}
+    assert not http_modules
+
+
+def test_the_views_hold_no_try_except():
+    tree = ast.parse((APP / "apis.py").read_text())
+
+    assert not [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Try)]
