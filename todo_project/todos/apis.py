@@ -1,4 +1,4 @@
-"""Thin HTTP views: parse the request, call one selector or service, render."""
+"""Thin API views: parse the request, call one selector or service, render."""
 
 from http import HTTPStatus
 from typing import Any
@@ -79,7 +79,7 @@ def _expected_version(request: Request, todo: Todo | None) -> int | None:
     return todo.version
 
 
-class TodoAPIView(GenericAPIView):
+class TodoApi(GenericAPIView):
     """Shared by the todo views: the serializer context and the refusal of a body without a content type."""
 
     serializer_class = TodoSerializer
@@ -114,7 +114,7 @@ class TodoAPIView(GenericAPIView):
         return response
 
 
-class TodoListView(TodoAPIView):
+class TodoListApi(TodoApi):
     """The caller's todos: list, create, and delete those matching the list filters."""
 
     name = "Todos"
@@ -167,7 +167,7 @@ class TodoListView(TodoAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TodoDetailView(TodoAPIView):
+class TodoDetailApi(TodoApi):
     """One of the caller's todos; another owner's todo is 404 like an unknown id, never 403."""
 
     name = "Todo"
@@ -242,7 +242,7 @@ class TodoDetailView(TodoAPIView):
         return self.render_todo(todo)
 
 
-class HealthView(APIView):
+class HealthApi(APIView):
     """Readiness: the database answers a trivial query."""
 
     name = "Health"
