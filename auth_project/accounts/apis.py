@@ -84,7 +84,11 @@ class LoginApi(PublicApi):
     def post(self, request: Request) -> HttpResponse:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        pair = services.token_pair_for_credentials(request=request, **serializer.validated_data)
+        pair = services.token_pair_for_credentials(
+            client_ip=ratelimit_client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            **serializer.validated_data,
+        )
         return browser.token_pair_response(request, pair)
 
 

@@ -1,37 +1,37 @@
-"""API errors the account services raise; DRF renders each as JSON `{"detail": ...}`."""
-
-from rest_framework import status
-from rest_framework.exceptions import APIException, Throttled
+"""The auth service's domain errors: what its services refuse, in plain terms; config.errors answers each over HTTP."""
 
 
-class InvalidCredentials(APIException):
+class AccountError(Exception):
+    """Something the account services refuse; a message, when given, is the detail the client sees."""
+
+
+class InvalidCredentials(AccountError):
     """Wrong username or password; the same answer for both, so usernames cannot be probed."""
 
-    status_code = status.HTTP_401_UNAUTHORIZED
-    default_detail = "Invalid username or password."
-    default_code = "invalid_credentials"
 
-
-class TokenRejected(APIException):
+class TokenRejected(AccountError):
     """A refresh token that is invalid, expired, blacklisted, reused or of the wrong type."""
 
-    status_code = status.HTTP_401_UNAUTHORIZED
-    default_detail = "Token is invalid or expired."
-    default_code = "token_not_valid"
+
+class TokenOfAnotherUser(AccountError):
+    """A refresh token presented by a user it was not issued to."""
 
 
-class LoginThrottled(Throttled):
-    """Too many failed logins for this username or client address; DRF adds Retry-After."""
+class LoginThrottled(AccountError):
+    """Too many failed logins for this username or client address: no login for `retry_after` seconds."""
 
-    default_detail = "Too many failed login attempts."
-    extra_detail_singular = "Try again in {wait} second."
-    extra_detail_plural = "Try again in {wait} seconds."
-    default_code = "login_throttled"
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
 
 
-class SessionNotFound(APIException):
+class SessionNotFound(AccountError):
     """No live session of the caller has this id (another user's is answered alike)."""
 
-    status_code = status.HTTP_404_NOT_FOUND
-    default_detail = "No such session."
-    default_code = "session_not_found"
+
+class InvalidFields(AccountError):
+    """Values a service refuses (a taken username, a wrong password): each field's messages, as a form shows them."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors

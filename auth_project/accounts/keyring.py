@@ -1,6 +1,10 @@
-"""The signing keyring: one active RSA key and the public halves of retired ones (docs/architecture.md)."""
+"""The signing keyring: one active RSA key and the public halves of retired ones (docs/architecture.md).
 
-import base64
+PyJWT turns the keys into JWKs (`RSAAlgorithm.to_jwk`, `jwt.utils`). What is ours is what PyJWT has no part of: the
+keyring folder (`keyring.json`, `private/`, `public/`, `jwks.json`) and its writers, and a cache that re-reads it
+when it changes and keeps the last good keys when a re-read fails.
+"""
+
 import fcntl
 import hashlib
 import json
@@ -18,6 +22,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
+from jwt.algorithms import RSAAlgorithm
+from jwt.utils import base64url_encode
 
 logger = logging.getLogger(__name__)
 
@@ -50,36 +56,25 @@ class Keyring:
     """A parsed keyring: the active private key and every published public key."""
 
     active_kid: str
-    records: tuple[KeyRecord, ...]
     private_key: rsa.RSAPrivateKey
     public_keys: dict[str, rsa.RSAPublicKey] = field(repr=False)
     jwks: dict = field(repr=False)
 
 
-def _b64url_uint(number: int) -> str:
-    raw = number.to_bytes((number.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+# ------------------------------------------------------------------------------ JWK (twins: the todo service's keyring)
 
 
-def rsa_thumbprint(public_key: rsa.RSAPublicKey) -> str:
-    """RFC 7638 thumbprint: base64url SHA-256 of the required members in lexicographic order."""
-    numbers = public_key.public_numbers()
-    canonical = json.dumps(
-        {"e": _b64url_uint(numbers.e), "kty": "RSA", "n": _b64url_uint(numbers.n)}, separators=(",", ":")
-    )
-    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode("ascii")
+def rfc7638_thumbprint(public_key: rsa.RSAPublicKey) -> str:
+    """The key's RFC 7638 JWK thumbprint (base64url SHA-256 of its required members), the kid of every key."""
+    jwk = RSAAlgorithm.to_jwk(public_key, as_dict=True)
+    members = json.dumps({"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}, separators=(",", ":"))
+    return base64url_encode(hashlib.sha256(members.encode()).digest()).decode()
 
 
 def public_jwk(*, kid: str, public_key: rsa.RSAPublicKey) -> dict:
-    numbers = public_key.public_numbers()
-    return {
-        "kty": "RSA",
-        "kid": kid,
-        "use": "sig",
-        "alg": "RS256",
-        "n": _b64url_uint(numbers.n),
-        "e": _b64url_uint(numbers.e),
-    }
+    """The JWKS entry of a public key: its members in the order the JWKS has always had (readers compare bytes)."""
+    jwk = RSAAlgorithm.to_jwk(public_key, as_dict=True)
+    return {"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": jwk["n"], "e": jwk["e"]}
 
 
 # ------------------------------------------------------------------------------ reading
@@ -108,7 +103,7 @@ def _parse_records(directory: Path) -> tuple[str, tuple[KeyRecord, ...]]:
 
 def _load_public_key(directory: Path, kid: str) -> rsa.RSAPublicKey:
     public_key = serialization.load_pem_public_key((directory / "public" / f"{kid}.pem").read_bytes())
-    if not isinstance(public_key, rsa.RSAPublicKey) or rsa_thumbprint(public_key) != kid:
+    if not isinstance(public_key, rsa.RSAPublicKey) or rfc7638_thumbprint(public_key) != kid:
         raise KeyringError(f"public/{kid}.pem is not the RSA key its name says.")
     return public_key
 
@@ -123,10 +118,10 @@ def load_keyring(directory: Path) -> Keyring:
         )
     except (OSError, ValueError) as exc:
         raise KeyringError(f"Cannot read a key of the keyring at {directory}: {exc}") from exc
-    if not isinstance(private_key, rsa.RSAPrivateKey) or rsa_thumbprint(private_key.public_key()) != active_kid:
+    if not isinstance(private_key, rsa.RSAPrivateKey) or rfc7638_thumbprint(private_key.public_key()) != active_kid:
         raise KeyringError(f"private/{active_kid}.pem is not the RSA key its name says.")
     jwks = {"keys": [public_jwk(kid=kid, public_key=key) for kid, key in _active_first(active_kid, public_keys)]}
-    return Keyring(active_kid=active_kid, records=records, private_key=private_key, public_keys=public_keys, jwks=jwks)
+    return Keyring(active_kid=active_kid, private_key=private_key, public_keys=public_keys, jwks=jwks)
 
 
 def _active_first(active_kid: str, public_keys: dict[str, rsa.RSAPublicKey]) -> list[tuple[str, rsa.RSAPublicKey]]:
@@ -213,7 +208,7 @@ def _write_atomically(path: Path, content: bytes, mode: int = 0o644) -> None:
 
 def _generate_key(directory: Path, key_size: int) -> tuple[str, rsa.RSAPrivateKey]:
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-    kid = rsa_thumbprint(private_key.public_key())
+    kid = rfc7638_thumbprint(private_key.public_key())
     (directory / "private").mkdir(mode=0o700, exist_ok=True)
     (directory / "public").mkdir(exist_ok=True)
     _write_atomically(

@@ -9,20 +9,24 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.events import USER_DEACTIVATED, USER_DELETED, USER_REACTIVATED, event_body
-from accounts.exceptions import InvalidCredentials, LoginThrottled, SessionNotFound, TokenRejected
+from accounts.exceptions import (
+    InvalidCredentials,
+    InvalidFields,
+    LoginThrottled,
+    SessionNotFound,
+    TokenOfAnotherUser,
+    TokenRejected,
+)
 from accounts.metrics import login_failures, token_refusals
 from accounts.models import USER_AGENT_MAX_LENGTH, LoginSession, OutboxEvent, User
 from accounts.throttling import login_failure_record, login_retry_after
 from accounts.tokens import SESSION_CLAIM, RefreshToken
-from config.middleware import ratelimit_client_ip
 from config.tracing import traceparent_now
 
 USERNAME_TAKEN = "A user with that username already exists."
@@ -52,15 +56,15 @@ def user_create(*, username: str, email: str, password: str) -> User:
     except DjangoValidationError as exc:
         errors["password"] = list(exc.messages)
     if errors:
-        raise ValidationError(errors)
+        raise InvalidFields(errors)
     user.set_password(password)
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError as exc:
         if "email" in str(exc):
-            raise ValidationError({"email": [EMAIL_TAKEN]}) from exc
-        raise ValidationError({"username": [USERNAME_TAKEN]}) from exc
+            raise InvalidFields({"email": [EMAIL_TAKEN]}) from exc
+        raise InvalidFields({"username": [USERNAME_TAKEN]}) from exc
     return user
 
 
@@ -84,22 +88,21 @@ def token_pair_for_user(*, user: User, user_agent: str = "", client_ip: str | No
     return pair
 
 
-def token_pair_for_credentials(*, request: HttpRequest, username: str, password: str) -> dict[str, str]:
+def token_pair_for_credentials(*, username: str, password: str, client_ip: str, user_agent: str = "") -> dict[str, str]:
     """Log in: refuse while a throttle budget is spent, and answer alike for every failure.
 
     The authentication backend (accounts.backends) counts the failure, as it does for the admin's login.
     """
-    client_ip = ratelimit_client_ip(request)
     retry_after = login_retry_after(username=username, client_ip=client_ip)
     if retry_after is not None:
         login_failures.labels(reason="throttled").inc()
-        raise LoginThrottled(wait=retry_after)
+        raise LoginThrottled(retry_after=retry_after)
     # authenticate() hashes the password even for an unknown username, so both failures take as long.
-    user = authenticate(request, username=username, password=password)
+    user = authenticate(username=username, password=password, client_ip=client_ip)
     if user is None:
         login_failures.labels(reason="invalid_credentials").inc()
         raise InvalidCredentials()
-    return token_pair_for_user(user=user, user_agent=request.META.get("HTTP_USER_AGENT", ""), client_ip=client_ip)
+    return token_pair_for_user(user=user, user_agent=user_agent, client_ip=client_ip)
 
 
 def _verified_refresh_token(raw_token: str) -> RefreshToken:
@@ -188,7 +191,7 @@ def token_revoke(*, user: User, refresh: str) -> None:
     """Log out: blacklist the caller's refresh token and end its session."""
     token = _verified_refresh_token(refresh)
     if token.get("sub") != str(user.pk):
-        raise PermissionDenied("This refresh token was issued to another user.")
+        raise TokenOfAnotherUser()
     session_id = _session_id(token)
     with transaction.atomic():
         token.blacklist()
@@ -219,10 +222,10 @@ def _password_check(*, user: User, password: str, client_ip: str, field: str, me
     """A wrong password of a signed-in user spends the login budgets, so a stolen access token buys no guesses."""
     retry_after = login_retry_after(username=user.get_username(), client_ip=client_ip)
     if retry_after is not None:
-        raise LoginThrottled(wait=retry_after)
+        raise LoginThrottled(retry_after=retry_after)
     if not user.check_password(password):
         login_failure_record(username=user.get_username(), client_ip=client_ip)
-        raise ValidationError({field: [message]})
+        raise InvalidFields({field: [message]})
 
 
 def user_password_change(*, user: User, old_password: str, new_password: str, client_ip: str) -> None:
@@ -237,7 +240,7 @@ def user_password_change(*, user: User, old_password: str, new_password: str, cl
     try:
         validate_password(new_password, user=user)
     except DjangoValidationError as exc:
-        raise ValidationError({"new_password": list(exc.messages)}) from exc
+        raise InvalidFields({"new_password": list(exc.messages)}) from exc
     with transaction.atomic():
         _user_row_lock(user=user, exclusive=True)
         user.set_password(new_password)

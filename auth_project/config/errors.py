@@ -9,8 +9,17 @@ from django.http import HttpRequest, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
+from accounts.exceptions import (
+    AccountError,
+    InvalidCredentials,
+    InvalidFields,
+    LoginThrottled,
+    SessionNotFound,
+    TokenOfAnotherUser,
+    TokenRejected,
+)
 from accounts.keyring import KeyringError
 
 logger = logging.getLogger(__name__)
@@ -23,7 +32,11 @@ REQUEST_TOO_LARGE = "Request body is too large."
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler, plus JSON for Django's mid-view refusals, an unreachable database and a missing keyring."""
+    """DRF's handler, plus JSON for the services' domain errors, Django's mid-view refusals, an unreachable database
+    and a missing keyring."""
+    response = domain_error_response(exc)
+    if response is not None:
+        return response
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": REQUEST_TOO_LARGE}, status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, (OperationalError, InterfaceError)):
@@ -47,6 +60,35 @@ def database_unavailable(exc: Exception) -> Response:
         status=HTTPStatus.SERVICE_UNAVAILABLE,
         headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )
+
+
+# The answer to each domain error of the services (accounts.exceptions): its status, and the detail for an error that
+# carries no message of its own. The views hold no try/except: whatever a service raises ends here.
+DOMAIN_ERRORS: dict[type[AccountError], tuple[HTTPStatus, str]] = {
+    InvalidCredentials: (HTTPStatus.UNAUTHORIZED, "Invalid username or password."),
+    TokenRejected: (HTTPStatus.UNAUTHORIZED, "Token is invalid or expired."),
+    TokenOfAnotherUser: (HTTPStatus.FORBIDDEN, "This refresh token was issued to another user."),
+    SessionNotFound: (HTTPStatus.NOT_FOUND, "No such session."),
+    LoginThrottled: (HTTPStatus.TOO_MANY_REQUESTS, "Too many failed login attempts."),
+    InvalidFields: (HTTPStatus.BAD_REQUEST, "Invalid input."),
+}
+
+
+def domain_error_response(exc: Exception) -> Response | None:
+    """The answer to a domain error, `{"detail": ...}` (field errors: by field) as DRF gives; None for other errors."""
+    answer = next((answer for kind, answer in DOMAIN_ERRORS.items() if isinstance(exc, kind)), None)
+    if answer is None:
+        return None
+    status, default_detail = answer
+    set_rollback()
+    if isinstance(exc, InvalidFields):
+        return Response(exc.errors, status=status)
+    detail = str(exc) or default_detail
+    if isinstance(exc, LoginThrottled):
+        unit = "second" if exc.retry_after == 1 else "seconds"
+        detail = f"{detail} Try again in {exc.retry_after} {unit}."
+        return Response({"detail": detail}, status=status, headers={"Retry-After": str(exc.retry_after)})
+    return Response({"detail": detail}, status=status)
 
 
 def _error(status: HTTPStatus, detail: str) -> JsonResponse:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from accounts import services
-from accounts.keyring import rsa_thumbprint
+from accounts.keyring import rfc7638_thumbprint
 from tests.conftest import PASSWORD
 from tests.test_tokens import verify_with_jwks
 
@@ -46,7 +46,7 @@ def test_kid_is_the_rfc_7638_thumbprint():
     )
     numbers = rsa.RSAPublicNumbers(e=65537, n=int.from_bytes(jwt.utils.base64url_decode(n), "big"))
 
-    assert rsa_thumbprint(numbers.public_key()) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    assert rfc7638_thumbprint(numbers.public_key()) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 
 
 def test_ensure_is_idempotent(fresh_keyring):

@@ -10,7 +10,16 @@ from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
+
+from todos.exceptions import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyMismatch,
+    TodoError,
+    TodoNotFound,
+    TodoVersionMismatch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +32,11 @@ INVALID_TOKEN_CHALLENGE = 'Bearer realm="todos", error="invalid_token"'  # noqa:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler, plus JSON for Django's mid-view refusals and an unreachable database, and the RFC 6750
-    `error="invalid_token"` challenge on a refused token."""
+    """DRF's handler, plus JSON for the services' domain errors, Django's mid-view refusals and an unreachable
+    database, and the RFC 6750 `error="invalid_token"` challenge on a refused token."""
+    response = domain_error_response(exc)
+    if response is not None:
+        return response
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": REQUEST_TOO_LARGE}, status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, (OperationalError, InterfaceError)):
@@ -47,6 +59,36 @@ def database_unavailable(exc: Exception) -> Response:
         status=HTTPStatus.SERVICE_UNAVAILABLE,
         headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )
+
+
+# The answer to each domain error of the services (todos.exceptions): its status, and the detail for an error that
+# carries no message of its own. The views hold no try/except: whatever a service raises ends here.
+DOMAIN_ERRORS: dict[type[TodoError], tuple[HTTPStatus, str]] = {
+    TodoNotFound: (HTTPStatus.NOT_FOUND, "Not found."),
+    TodoVersionMismatch: (
+        HTTPStatus.PRECONDITION_FAILED,
+        "The todo has changed since you read it: If-Match does not match its ETag. Nothing was changed.",
+    ),
+    IdempotencyKeyInvalid: (HTTPStatus.BAD_REQUEST, "Idempotency-Key must be 1 to 255 printable ASCII characters."),
+    IdempotencyKeyInUse: (
+        HTTPStatus.CONFLICT,
+        "A request with this Idempotency-Key is still being processed; retry later.",
+    ),
+    IdempotencyKeyMismatch: (
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "This Idempotency-Key was already used with a different request.",
+    ),
+}
+
+
+def domain_error_response(exc: Exception) -> Response | None:
+    """The answer to a domain error, `{"detail": ...}` as DRF gives; None for any other error."""
+    answer = next((answer for kind, answer in DOMAIN_ERRORS.items() if isinstance(exc, kind)), None)
+    if answer is None:
+        return None
+    status, default_detail = answer
+    set_rollback()
+    return Response({"detail": str(exc) or default_detail}, status=status)
 
 
 def _error(status: HTTPStatus, detail: str) -> JsonResponse:

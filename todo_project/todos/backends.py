@@ -18,11 +18,18 @@ class ThrottledModelBackend(ModelBackend):
     """
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        client_ip: str | None = None,
+        **kwargs: Any,
     ) -> Any:
-        if request is None or username is None:
+        # A service without a request (an API login) passes the client address as a plain value; a form its request.
+        if client_ip is None and request is not None:
+            client_ip = ratelimit_client_ip(request)
+        if client_ip is None or username is None:
             return super().authenticate(request, username=username, password=password, **kwargs)
-        client_ip = ratelimit_client_ip(request)
         if login_retry_after(username=username, client_ip=client_ip) is not None:
             raise PermissionDenied("Too many failed login attempts.")
         user = super().authenticate(request, username=username, password=password, **kwargs)

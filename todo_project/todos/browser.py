@@ -53,7 +53,7 @@ class ListFilterForm:
     template = "todos/list_filters.html"
 
     def get_schema_operation_parameters(self, view: Any) -> list:
-        """None here: the list's parameters are documented with the view (todos.views.LIST_PARAMETERS)."""
+        """None here: the list's parameters are documented with the view (todos.apis.LIST_PARAMETERS)."""
         return []
 
     def to_html(self, request: Request, queryset: Any, view: Any) -> str:

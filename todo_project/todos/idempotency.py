@@ -1,4 +1,8 @@
-"""The Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header): a retried write runs at most once."""
+"""The Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header): a retried write runs at most once.
+
+The HTTP side of services.idempotency_key_*: a decorator of write views, the one function here that sees a request.
+Refusals are domain errors (todos.exceptions), answered by config.errors.
+"""
 
 import functools
 import hashlib
@@ -10,11 +14,11 @@ from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from todos import services
+from todos.exceptions import IdempotencyKeyInvalid
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -36,30 +40,15 @@ RESPONSES = {
 }
 
 
-class IdempotencyKeyInUse(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "A request with this Idempotency-Key is still being processed; retry later."
-    default_code = "idempotency_key_in_use"
+def _key(header: str | None) -> str | None:
+    if header is not None and not _VALID_KEY.fullmatch(header):
+        raise IdempotencyKeyInvalid()
+    return header
 
 
-class IdempotencyKeyMismatch(APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "This Idempotency-Key was already used with a different request."
-    default_code = "idempotency_key_mismatch"
-
-
-def _key(request: Request) -> str | None:
-    key = request.headers.get(HEADER)
-    if key is None:
-        return None
-    if not _VALID_KEY.fullmatch(key):
-        raise ParseError(f"{HEADER} must be 1 to 255 printable ASCII characters.")
-    return key
-
-
-def _fingerprint(request: Request) -> str:
+def _fingerprint(*, method: str, full_path: str, body: bytes) -> str:
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.get_full_path().encode(), request._request.body):
+    for part in (method.encode(), full_path.encode(), body):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
@@ -82,16 +71,12 @@ def idempotent(handler: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(handler)
     def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
-        key = _key(request)
+        key = _key(request.headers.get(HEADER))
         if key is None:
             return handler(view, request, *args, **kwargs)
         owner_id = request.user.id
-        try:
-            stored = services.idempotency_key_claim(owner_id=owner_id, key=key, fingerprint=_fingerprint(request))
-        except services.IdempotencyKeyInUse as exc:
-            raise IdempotencyKeyInUse() from exc
-        except services.IdempotencyKeyMismatch as exc:
-            raise IdempotencyKeyMismatch() from exc
+        fingerprint = _fingerprint(method=request.method, full_path=request.get_full_path(), body=request._request.body)
+        stored = services.idempotency_key_claim(owner_id=owner_id, key=key, fingerprint=fingerprint)
         if stored is not None:
             return _replay(stored)
         try:

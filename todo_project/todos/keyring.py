@@ -1,6 +1,9 @@
-"""The auth service's public keys by kid: from a JWKS file, PEM files and the auth service's JWKS URL."""
+"""The auth service's public keys by kid: from a JWKS file, PEM files and the auth service's JWKS URL.
 
-import base64
+PyJWT does the JWK work: `RSAAlgorithm.from_jwk` reads the keys, `PyJWKClient` fetches the URL. What is ours is
+what PyJWT's `PyJWKClient` lacks (Keyring's docstring says what).
+"""
+
 import hashlib
 import json
 import logging
@@ -8,40 +11,37 @@ import math
 import os
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from jwt import PyJWKClient
 from jwt.algorithms import RSAAlgorithm
-from jwt.exceptions import InvalidKeyError
+from jwt.exceptions import InvalidKeyError, PyJWTError
+from jwt.utils import base64url_encode
 
 logger = logging.getLogger(__name__)
 
 MIN_RSA_KEY_BITS = 2048
 # How often the JWKS file is looked at (one stat) between lookups of an unknown kid.
 JWKS_FILE_CHECK_INTERVAL = 1.0
-MAX_JWKS_BYTES = 1024 * 1024
 
 
-def rfc7638_thumbprint(key: RSAPublicKey) -> str:
-    """The key's RFC 7638 JWK thumbprint (base64url SHA-256), the kid the auth service writes."""
-    numbers = key.public_numbers()
-    members = {"e": _b64_uint(numbers.e), "kty": "RSA", "n": _b64_uint(numbers.n)}
-    digest = hashlib.sha256(json.dumps(members, separators=(",", ":"), sort_keys=True).encode()).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+# ------------------------------------------------------------------------------ JWK (twins: the auth service's keyring)
 
 
-def _b64_uint(value: int) -> str:
-    return base64.urlsafe_b64encode(value.to_bytes((value.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+def rfc7638_thumbprint(public_key: rsa.RSAPublicKey) -> str:
+    """The key's RFC 7638 JWK thumbprint (base64url SHA-256 of its required members), the kid of every key."""
+    jwk = RSAAlgorithm.to_jwk(public_key, as_dict=True)
+    members = json.dumps({"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}, separators=(",", ":"))
+    return base64url_encode(hashlib.sha256(members.encode()).digest()).decode()
 
 
-def parse_jwks(document: Any) -> dict[str, RSAPublicKey]:
+def parse_jwks(document: Any) -> dict[str, rsa.RSAPublicKey]:
     """The RS256 signing keys of a JWKS document by kid; entries that are not usable are skipped."""
-    keys: dict[str, RSAPublicKey] = {}
+    keys: dict[str, rsa.RSAPublicKey] = {}
     entries = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         return keys
@@ -55,7 +55,7 @@ def parse_jwks(document: Any) -> dict[str, RSAPublicKey]:
         except (InvalidKeyError, ValueError, TypeError, KeyError):
             logger.warning("jwks entry skipped: not a valid RSA key", extra={"kid": str(jwk.get("kid"))})
             continue
-        if isinstance(key, RSAPrivateKey):
+        if isinstance(key, rsa.RSAPrivateKey):
             key = key.public_key()
         if key.key_size < MIN_RSA_KEY_BITS:
             logger.warning("jwks entry skipped: RSA key too short", extra={"kid": str(jwk.get("kid"))})
@@ -65,16 +65,16 @@ def parse_jwks(document: Any) -> dict[str, RSAPublicKey]:
     return keys
 
 
-def load_pem_files(paths: Iterable[str]) -> dict[str, RSAPublicKey]:
+def load_pem_files(paths: Iterable[str]) -> dict[str, rsa.RSAPublicKey]:
     """RSA public keys from PEM files, by their RFC 7638 thumbprint; unreadable files are logged and skipped."""
-    keys: dict[str, RSAPublicKey] = {}
+    keys: dict[str, rsa.RSAPublicKey] = {}
     for path in paths:
         try:
             key = load_pem_public_key(Path(path).read_bytes())
         except (OSError, ValueError) as exc:
             logger.error("public key file skipped: %s", exc, extra={"path": path})
             continue
-        if not isinstance(key, RSAPublicKey) or key.key_size < MIN_RSA_KEY_BITS:
+        if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_RSA_KEY_BITS:
             logger.error("public key file skipped: not an RSA key of 2048 bits or more", extra={"path": path})
             continue
         keys[rfc7638_thumbprint(key)] = key
@@ -82,7 +82,12 @@ def load_pem_files(paths: Iterable[str]) -> dict[str, RSAPublicKey]:
 
 
 class Keyring:
-    """Parsed public keys by kid, kept in memory; sources are re-read only when they may have changed."""
+    """Parsed public keys by kid, kept in memory; sources are re-read only when they may have changed.
+
+    The URL is fetched by PyJWT's `PyJWKClient`; the rest is here because that client lacks it: a JWKS file source
+    (and PEM files), keeping the last good keys when a fetch fails (its cache forgets them when its lifespan ends),
+    and a floor between refetches that holds after failed fetches too (its cooldown starts only after a success).
+    """
 
     def __init__(
         self,
@@ -95,28 +100,31 @@ class Keyring:
         min_refetch_interval: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if jwks_url and not jwks_url.startswith(("http://", "https://")):
-            raise ValueError("JWT_JWKS_URL must be an http:// or https:// URL")
         self.jwks_file = jwks_file
         self.jwks_url = jwks_url
-        self.timeout = timeout
+        # Refuses any URL but http:// and https://, and redirects; fetches only when told (no cache of its own).
+        self._jwks_client = (
+            PyJWKClient(jwks_url, cache_jwk_set=False, headers={"Accept": "application/json"}, timeout=timeout)
+            if jwks_url
+            else None
+        )
         self.refresh_interval = refresh_interval
         self.min_refetch_interval = min_refetch_interval
         self._clock = clock
         self._lock = threading.Lock()
         self._pem_keys = load_pem_files(public_key_files)
-        self._file_keys: dict[str, RSAPublicKey] = {}
+        self._file_keys: dict[str, rsa.RSAPublicKey] = {}
         self._file_signature: tuple[int, int, int] | None = None
         self._file_checked_at = -math.inf
-        self._url_keys: dict[str, RSAPublicKey] = {}
+        self._url_keys: dict[str, rsa.RSAPublicKey] = {}
         self._url_attempted_at = -math.inf
         self._url_next_refresh = -math.inf
         # Readers use this snapshot without the lock; it is replaced whole, never changed in place.
-        self._keys: dict[str, RSAPublicKey] = dict(self._pem_keys)
+        self._keys: dict[str, rsa.RSAPublicKey] = dict(self._pem_keys)
         # Grows whenever the set of keys changes, so verdicts reached with older keys can be dropped.
         self.generation = 0
 
-    def get(self, kid: str) -> RSAPublicKey | None:
+    def get(self, kid: str) -> rsa.RSAPublicKey | None:
         """The key for kid; an unknown kid re-reads the sources at most once per rate-limit window."""
         self.refresh_when_due()
         key = self._keys.get(kid)
@@ -178,14 +186,13 @@ class Keyring:
         logger.info("jwks file loaded", extra={"path": self.jwks_file, "kids": sorted(self._file_keys)})
 
     def _fetch_url(self) -> None:
-        request = urllib.request.Request(self.jwks_url, headers={"Accept": "application/json"})  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                keys = parse_jwks(json.loads(response.read(MAX_JWKS_BYTES)))
+            keys = parse_jwks(self._jwks_client.fetch_data())
             if not keys:
                 raise ValueError("no usable RS256 key in the document")
-        except (OSError, ValueError) as exc:
-            # urllib's errors and timeouts are OSErrors. Retry sooner than a full interval, never in a tight loop.
+        except (PyJWTError, OSError, ValueError) as exc:
+            # The client wraps urllib's errors and timeouts; a body cut short or not JSON still comes as OSError or
+            # ValueError. Retry sooner than a full interval, never in a tight loop.
             self._url_attempted_at = self._clock()
             self._url_next_refresh = self._url_attempted_at + min(self.min_refetch_interval, self.refresh_interval)
             logger.warning("jwks fetch failed, keeping the last good keys: %s", exc, extra={"url": self.jwks_url})

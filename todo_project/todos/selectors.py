@@ -4,6 +4,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection
+from django.db.utils import DatabaseError
 
 from todos.filters import TodoFilters, todo_filters_order_by, todo_filters_where
 from todos.models import AccountState, Todo
@@ -59,3 +60,14 @@ def account_refuses_token(*, owner_id: str, issued_at: int) -> bool:
     status, tokens_not_before = state
     # iat counts whole seconds: a token of the reactivation's own second is accepted.
     return status != AccountState.Status.ACTIVE or issued_at < int(tokens_not_before.timestamp())
+
+
+def database_is_ready() -> bool:
+    """True when the database answers a trivial query."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return False
+    return True

@@ -10,19 +10,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from todos.events import USER_DEACTIVATED, USER_DELETED, AccountEvent
+from todos.exceptions import IdempotencyKeyInUse, IdempotencyKeyMismatch, TodoNotFound, TodoVersionMismatch
 from todos.filters import TodoFilters, todo_filters_where
 from todos.models import AccountState, IdempotencyRecord, ProcessedEvent, Todo
 from todos.selectors import TODO_TABLE
 
 WRITABLE_FIELDS = frozenset({"title", "description", "completed", "due_date", "order"})
-
-
-class TodoNotFound(Exception):
-    """No todo with this id belongs to the owner."""
-
-
-class TodoVersionMismatch(Exception):
-    """The todo changed since the caller read it: its version is not the one the caller expected."""
 
 
 def todo_create(
@@ -117,14 +110,6 @@ def account_deleted_todos_purge(*, applied_since: datetime.datetime) -> int:
     ).values("owner_id")
     deleted, _ = Todo.objects.filter(owner_id__in=deleted_owners).delete()
     return deleted
-
-
-class IdempotencyKeyInUse(Exception):
-    """A request with this Idempotency-Key is still running."""
-
-
-class IdempotencyKeyMismatch(Exception):
-    """This Idempotency-Key was first sent with another request (method, path or body)."""
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,14 @@
-"""Thin HTTP views: parse the request, call one selector or service, render."""
+"""Thin API views: parse the request, call one selector or service, render."""
 
 from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
-from django.db import DatabaseError, connection
-from django.http import Http404
 from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, UnsupportedMediaType
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +16,7 @@ from rest_framework.views import APIView
 
 from todos import idempotency, selectors, services
 from todos.browser import ListFilterForm
+from todos.exceptions import TodoNotFound, TodoVersionMismatch
 from todos.filters import MAX_SEARCH_LENGTH, ORDERING_FIELDS, ORDERING_PATTERN, todo_filters_from_query
 from todos.links import absolute_url
 from todos.models import Todo
@@ -58,12 +57,6 @@ STALE = OpenApiResponse(ERROR, description="If-Match does not match the todo's c
 NOT_FOUND = OpenApiResponse(ERROR, description="No such todo among the caller's.")
 
 
-class PreconditionFailed(APIException):
-    status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = "The todo has changed since you read it: If-Match does not match its ETag. Nothing was changed."
-    default_code = "precondition_failed"
-
-
 def _etag_matches(header: str | None, etag: str, *, weak: bool) -> bool:
     """RFC 9110 comparison of an If-Match (strong) or If-None-Match (weak) header against the todo's ETag."""
     tags = parse_etags(header or "")
@@ -80,13 +73,13 @@ def _expected_version(request: Request, todo: Todo | None) -> int | None:
     if header is None:
         return None
     if todo is None:
-        raise Http404
+        raise TodoNotFound
     if not _etag_matches(header, todo.etag, weak=False):
-        raise PreconditionFailed
+        raise TodoVersionMismatch
     return todo.version
 
 
-class TodoAPIView(GenericAPIView):
+class TodoApi(GenericAPIView):
     """Shared by the todo views: the serializer context and the refusal of a body without a content type."""
 
     serializer_class = TodoSerializer
@@ -121,7 +114,7 @@ class TodoAPIView(GenericAPIView):
         return response
 
 
-class TodoListView(TodoAPIView):
+class TodoListApi(TodoApi):
     """The caller's todos: list, create, and delete those matching the list filters."""
 
     name = "Todos"
@@ -174,7 +167,7 @@ class TodoListView(TodoAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TodoDetailView(TodoAPIView):
+class TodoDetailApi(TodoApi):
     """One of the caller's todos; another owner's todo is 404 like an unknown id, never 403."""
 
     name = "Todo"
@@ -185,7 +178,7 @@ class TodoDetailView(TodoAPIView):
     def get_todo(self, todo_id: UUID) -> Todo:
         todo = selectors.todo_get(owner_id=self.request.user.id, todo_id=todo_id)
         if todo is None:
-            raise Http404
+            raise TodoNotFound
         return todo
 
     @extend_schema(
@@ -228,14 +221,8 @@ class TodoDetailView(TodoAPIView):
     )
     @idempotency.idempotent
     def delete(self, request: Request, todo_id: UUID) -> Response:
-        owner_id = request.user.id
         expected_version = self._precondition(request, todo_id)
-        try:
-            services.todo_delete(owner_id=owner_id, todo_id=todo_id, expected_version=expected_version)
-        except services.TodoNotFound as exc:
-            raise Http404 from exc
-        except services.TodoVersionMismatch as exc:
-            raise PreconditionFailed from exc
+        services.todo_delete(owner_id=request.user.id, todo_id=todo_id, expected_version=expected_version)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _precondition(self, request: Request, todo_id: UUID) -> int | None:
@@ -249,18 +236,13 @@ class TodoDetailView(TodoAPIView):
         serializer = self.get_serializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         changes = serializer.validated_data if partial else {**PUT_DEFAULTS, **serializer.validated_data}
-        try:
-            todo = services.todo_update(
-                owner_id=request.user.id, todo_id=todo_id, changes=changes, expected_version=expected_version
-            )
-        except services.TodoNotFound as exc:
-            raise Http404 from exc
-        except services.TodoVersionMismatch as exc:
-            raise PreconditionFailed from exc
+        todo = services.todo_update(
+            owner_id=request.user.id, todo_id=todo_id, changes=changes, expected_version=expected_version
+        )
         return self.render_todo(todo)
 
 
-class HealthView(APIView):
+class HealthApi(APIView):
     """Readiness: the database answers a trivial query."""
 
     name = "Health"
@@ -277,12 +259,9 @@ class HealthView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-        except DatabaseError:
-            return Response(
-                {"status": "unavailable", "detail": "The database does not answer."},
-                status=HTTPStatus.SERVICE_UNAVAILABLE,
-            )
-        return Response({"status": "ok"})
+        if selectors.database_is_ready():
+            return Response({"status": "ok"})
+        return Response(
+            {"status": "unavailable", "detail": "The database does not answer."},
+            status=HTTPStatus.SERVICE_UNAVAILABLE,
+        )
