@@ -15,6 +15,12 @@ from todos.models import AccountState, IdempotencyRecord, ProcessedEvent, Todo
 from todos.selectors import TODO_TABLE
 
 WRITABLE_FIELDS = frozenset({"title", "description", "completed", "due_date", "order"})
+# What an optional field becomes when a create or a replacing PUT leaves it out: the model's own default.
+OPTIONAL_FIELD_DEFAULTS = {
+    field.name: field.get_default()
+    for field in Todo._meta.concrete_fields
+    if field.name in WRITABLE_FIELDS and (field.has_default() or field.null)
+}
 
 
 class TodoNotFound(Exception):
@@ -25,19 +31,12 @@ class TodoVersionMismatch(Exception):
     """The todo changed since the caller read it: its version is not the one the caller expected."""
 
 
-def todo_create(
-    *,
-    owner_id: str,
-    title: str,
-    description: str = "",
-    completed: bool = False,
-    due_date: datetime.date | None = None,
-    order: int = 0,
-) -> Todo:
-    """Create a todo for the owner."""
-    return Todo.objects.create(
-        owner_id=owner_id, title=title, description=description, completed=completed, due_date=due_date, order=order
-    )
+def todo_create(*, owner_id: str, title: str, **fields: Any) -> Todo:
+    """Create a todo for the owner; the optional WRITABLE_FIELDS left out take the model's defaults."""
+    unknown = set(fields) - WRITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not writable: {sorted(unknown)}")
+    return Todo.objects.create(owner_id=owner_id, title=title, **fields)
 
 
 def _locked_todo(*, owner_id: str, todo_id: UUID, expected_version: int | None) -> Todo:

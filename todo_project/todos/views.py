@@ -24,7 +24,7 @@ from todos.models import Todo
 from todos.serializers import TodoSerializer, todo_row_representation
 
 # Defaults a PUT falls back to for the optional fields it leaves out: PUT replaces the whole todo.
-PUT_DEFAULTS = {"description": "", "completed": False, "due_date": None, "order": 0}
+PUT_DEFAULTS = services.OPTIONAL_FIELD_DEFAULTS
 
 LIST_PARAMETERS = [
     OpenApiParameter(
