@@ -7,7 +7,7 @@ from django.db import connection
 
 from todos.columns import FIELD_BY_RESULT_NAME, POSTGRESQL_SELECT, SQLITE_SELECT
 from todos.filters import TodoFilters, todo_filters_order_by, todo_filters_where
-from todos.models import AccountState, Todo
+from todos.models import AccountState, Todo, TodoListVersion
 
 TODO_TABLE = Todo._meta.db_table
 
@@ -28,6 +28,12 @@ def todo_list_page(*, owner_id: str, filters: TodoFilters, limit: int, offset: i
         names = [FIELD_BY_RESULT_NAME.get(column[0], column[0]) for column in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     return (rows[0]["total"] if rows else 0), rows
+
+
+def todo_list_stamp(*, owner_id: str) -> str:
+    """The owner's list stamp: it changes with every write of the owner's todos; empty before the first write."""
+    stamp = TodoListVersion.objects.filter(owner_id=owner_id).values_list("stamp", flat=True).first()
+    return stamp or ""
 
 
 def todo_get(*, owner_id: str, todo_id: UUID) -> Todo | None:

@@ -50,13 +50,18 @@ def _locked_todo(*, owner_id: str, todo_id: UUID, expected_version: int | None) 
 
 @transaction.atomic
 def todo_update(*, owner_id: str, todo_id: UUID, changes: dict[str, Any], expected_version: int | None = None) -> Todo:
-    """Apply changes to the owner's todo and bump its version; the row is locked so the version check holds."""
+    """Apply changes to the owner's todo and bump its version, unless nothing changes; the row is locked so the
+    version check holds."""
     unknown = set(changes) - WRITABLE_FIELDS
     if unknown:
         raise ValueError(f"not writable: {sorted(unknown)}")
     todo = _locked_todo(owner_id=owner_id, todo_id=todo_id, expected_version=expected_version)
-    for field, value in changes.items():
-        setattr(todo, field, value)
+    changed = [field for field, value in changes.items() if getattr(todo, field) != value]
+    # A write that changes nothing keeps the todo's version (its ETag) and the list's stamp: no spurious 412s.
+    if not changed:
+        return todo
+    for field in changed:
+        setattr(todo, field, changes[field])
     todo.version += 1
     todo.save()
     return todo
