@@ -150,7 +150,7 @@ class TodoListView(TodoAPIView):
         parameters=[*LIST_PARAMETERS, IF_NONE_MATCH_LIST, LIST_ETAG],
         summary="List the caller's todos",
         responses={
-            200: OpenApiResponse(TodoSerializer(many=True), description="The page, with its ETag."),
+            200: TodoSerializer(many=True),
             304: OpenApiResponse(description="Not modified: none of the caller's todos changed since that ETag."),
             404: OpenApiResponse(ERROR, description="Past the last page."),
         },
