@@ -1,9 +1,12 @@
 """Reads of todos, always scoped to one owner."""
 
+import datetime
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from django.db import connection
+from django.utils.dateparse import parse_datetime
 
 from todos.columns import FIELD_BY_RESULT_NAME, POSTGRESQL_SELECT, SQLITE_SELECT
 from todos.filters import TodoFilters, todo_filters_order_by, todo_filters_where
@@ -45,11 +48,39 @@ def todo_get(*, owner_id: str, todo_id: UUID) -> Todo | None:
         return None
 
 
-def account_refuses_token(*, owner_id: str, issued_at: int) -> bool:
-    """True when account events say to refuse the token: user deleted or deactivated, or token before reactivation."""
-    state = AccountState.objects.filter(owner_id=owner_id).values_list("status", "tokens_not_before").first()
-    if state is None:
-        return False
-    status, tokens_not_before = state
+@dataclass(frozen=True)
+class AccountCheck:
+    """What the token check reads of the caller: whether events refuse the token, and the caller's list stamp."""
+
+    refuses_token: bool
+    list_stamp: str
+
+
+ACCOUNT_CHECK_SQL = (
+    "SELECT account.status, account.tokens_not_before, list_version.stamp "  # noqa: S608 - fixed identifiers
+    "FROM (SELECT CAST(%s AS varchar(64)) AS owner_id) AS caller "
+    f"LEFT JOIN {AccountState._meta.db_table} AS account ON account.owner_id = caller.owner_id "
+    f"LEFT JOIN {TodoListVersion._meta.db_table} AS list_version ON list_version.owner_id = caller.owner_id"
+)
+
+
+def _epoch_seconds(value: datetime.datetime | str) -> int:
+    """Whole seconds since the epoch of a timestamp as a raw cursor hands it back (SQLite: naive, in UTC)."""
+    moment = parse_datetime(value) if isinstance(value, str) else value
+    if moment is None:
+        raise ValueError(f"not a timestamp: {value!r}")
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)).timestamp())
+
+
+def account_check(*, owner_id: str, issued_at: int) -> AccountCheck:
+    """One query for the token check: refuse the token when the user is deleted or deactivated, or the token is from
+    before a reactivation; and, in the same round trip, the caller's list stamp (todo_list_stamp), which the list
+    needs next. No account row means an active user."""
+    with connection.cursor() as cursor:
+        cursor.execute(ACCOUNT_CHECK_SQL, [owner_id])
+        status, tokens_not_before, stamp = cursor.fetchone()
     # iat counts whole seconds: a token of the reactivation's own second is accepted.
-    return status != AccountState.Status.ACTIVE or issued_at < int(tokens_not_before.timestamp())
+    refuses = status is not None and (
+        status != AccountState.Status.ACTIVE or issued_at < _epoch_seconds(tokens_not_before)
+    )
+    return AccountCheck(refuses_token=refuses, list_stamp=stamp or "")

@@ -162,7 +162,7 @@ class TodoListView(TodoAPIView):
         # The stamp is read before the page: a page is never older than the ETag it is sent (or cached) under.
         etag = conditional.list_etag(
             owner_id=owner_id,
-            stamp=selectors.todo_list_stamp(owner_id=owner_id),
+            stamp=self.list_stamp(request),
             filters=filters,
             limit=limit,
             offset=offset,
@@ -185,6 +185,11 @@ class TodoListView(TodoAPIView):
                 lambda rendered: conditional.rendered_pages.put(etag, rendered["Content-Type"], rendered.content)
             )
         return response
+
+    def list_stamp(self, request: Request) -> str:
+        """The caller's list stamp: read by the token check in its query when a bearer token authenticated."""
+        stamp = getattr(request.user, "list_stamp", None)
+        return stamp if isinstance(stamp, str) else selectors.todo_list_stamp(owner_id=request.user.id)
 
     @extend_schema(
         operation_id="todos_create",
