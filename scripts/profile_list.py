@@ -112,9 +112,12 @@ def main() -> None:
     parser.add_argument("--mode", choices=("full", "cached", "304"), default="full")
     parser.add_argument("-n", "--requests", type=int, default=200)
     parser.add_argument("--cprofile", action="store_true", help="print the 25 functions with the most time")
+    parser.add_argument("--sort", default="tottime", help="the cProfile table's order (tottime, cumulative)")
     options = parser.parse_args()
 
-    subprocess.run(["psql", f"{POSTGRES_URL}/postgres", "-qc", f"DROP DATABASE IF EXISTS {options.database}"], check=True)
+    subprocess.run(
+        ["psql", f"{POSTGRES_URL}/postgres", "-qc", f"DROP DATABASE IF EXISTS {options.database}"], check=True
+    )
     subprocess.run(["psql", f"{POSTGRES_URL}/postgres", "-qc", f"CREATE DATABASE {options.database}"], check=True)
     jwks_path = Path(tempfile.mkdtemp()) / "jwks.json"
     configure(options.project.resolve(), options.database, jwks_path)
@@ -127,9 +130,11 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     from todos.models import Todo
 
-    Todo.objects.bulk_create(Todo(owner_id=OWNER, title=f"todo {n}", description="seeded", order=n) for n in range(SEEDED))
+    Todo.objects.bulk_create(
+        Todo(owner_id=OWNER, title=f"todo {n}", description="seeded", order=n) for n in range(SEEDED)
+    )
     token = signing_material(jwks_path)
-    # The access log lines are part of each request's work; written where they cost what a pipe would, not a terminal.
+    # The access log lines are part of the work; written where they cost what a pipe would, not a terminal.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     application = get_wsgi_application()
@@ -174,7 +179,7 @@ def main() -> None:
     print(f"{options.mode}: {options.requests} requests, {elapsed / max(options.requests, 1) * 1e6:.0f} µs each")
     if profiler:
         stats = pstats.Stats(profiler)
-        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats(options.sort).print_stats(40)
 
 
 if __name__ == "__main__":
