@@ -33,7 +33,11 @@ REPO = Path(__file__).resolve().parent.parent
 WRK_SCRIPT = REPO / "scripts" / "bench_wrk.lua"
 VAR_DIR = REPO / "var" / "bench"
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-DATABASES = {"auth": "bench_auth", "todo": "bench_todo"}
+# Their names can be changed so that two benchmarks on one PostgreSQL server never share a database.
+DATABASES = {
+    "auth": os.environ.get("BENCH_AUTH_DATABASE", "bench_auth"),
+    "todo": os.environ.get("BENCH_TODO_DATABASE", "bench_todo"),
+}
 PORTS = {
     "gateway": int(os.environ.get("BENCH_GATEWAY_PORT", "18080")),
     "auth": int(os.environ.get("BENCH_AUTH_PORT", "18001")),

@@ -192,7 +192,12 @@ def ratios(summary: dict[str, dict]) -> list[tuple[str, float]]:
         ("304 / full GET of one todo", "detail_304", "detail"),
         ("refresh / login", "refresh", "login"),
     ]
-    return [(label, summary[a]["rps"] / summary[b]["rps"]) for label, a, b in pairs if a in summary and b in summary]
+    # A scenario that completed no request in its run (possible in a QUICK run on a loaded machine) has no ratio.
+    return [
+        (label, summary[a]["rps"] / summary[b]["rps"])
+        for label, a, b in pairs
+        if a in summary and b in summary and summary[b]["rps"]
+    ]
 
 
 def write_chart(summary: dict[str, dict], path: Path) -> None:

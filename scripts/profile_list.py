@@ -180,6 +180,8 @@ def main() -> None:
     if profiler:
         stats = pstats.Stats(profiler)
         stats.sort_stats(options.sort).print_stats(40)
+        if os.environ.get("PROFILE_DUMP"):
+            stats.dump_stats(os.environ["PROFILE_DUMP"])
 
 
 if __name__ == "__main__":

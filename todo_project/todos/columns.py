@@ -86,6 +86,13 @@ FIELD_BY_RESULT_NAME = {
 }
 
 
+# Only the columns whose value needs converting: the others are taken as the database hands them back.
+_CONVERSIONS = tuple((column.name, column.to_api) for column in LIST_COLUMNS if column.to_api is not _as_is)
+
+
 def list_row_values(row: dict[str, Any]) -> dict[str, Any]:
     """A row read by field name, each value as the API shows it."""
-    return {column.name: column.to_api(row[column.name]) for column in LIST_COLUMNS}
+    values = {name: row[name] for name in LIST_FIELDS}
+    for name, to_api in _CONVERSIONS:
+        values[name] = to_api(values[name])
+    return values
