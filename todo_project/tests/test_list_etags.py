@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from tests.events_support import event_body
 from todos import selectors, services
+from todos.conditional import RenderedPages
 from todos.events import account_event_parse
 from todos.models import Todo
 
@@ -173,3 +174,19 @@ def test_if_none_match_without_a_token_is_still_401(make_todo: Callable) -> None
 
 def test_an_owner_who_never_wrote_has_an_empty_stamp() -> None:
     assert selectors.todo_list_stamp(owner_id=str(uuid.uuid4())) == ""
+
+
+def test_rendered_pages_stay_within_their_byte_budget_dropping_the_least_recently_used() -> None:
+    pages = RenderedPages(max_bytes=100, page_max_bytes=60)
+
+    pages.put('"a"', "application/json", b"a" * 40)
+    pages.put('"b"', "application/json", b"b" * 40)
+    pages.get('"a"')
+    pages.put('"c"', "application/json", b"c" * 40)
+    pages.put('"big"', "application/json", b"x" * 61)
+
+    assert pages.get('"a"') is not None
+    assert pages.get('"b"') is None
+    assert pages.get('"c"') is not None
+    assert pages.get('"big"') is None
+    assert pages.bytes == 80

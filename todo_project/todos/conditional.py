@@ -11,8 +11,11 @@ from collections import OrderedDict
 
 from todos.filters import TodoFilters
 
-# Rendered pages kept per process, least recently used dropped first: a few MB at most (a page is about 10 KB).
-RENDERED_PAGES_KEPT = 256
+# Rendered pages kept per process, least recently used dropped first, bounded by their bytes: a page of 100 todos
+# with long descriptions runs to a megabyte, so a count alone would not bound a worker's memory.
+RENDERED_PAGES_MAX_BYTES = 4 * 1024 * 1024
+# A page larger than this is rendered each time rather than pushing out many small ones.
+RENDERED_PAGE_MAX_BYTES = 256 * 1024
 
 
 def list_etag(
@@ -26,11 +29,15 @@ def list_etag(
 
 
 class RenderedPages:
-    """ETag -> (content type, body) of pages rendered by this process, bounded; safe across gunicorn threads."""
+    """ETag -> (content type, body) of pages rendered by this process, bounded in bytes; safe across threads."""
 
-    def __init__(self, kept: int = RENDERED_PAGES_KEPT) -> None:
-        self.kept = kept
+    def __init__(
+        self, max_bytes: int = RENDERED_PAGES_MAX_BYTES, page_max_bytes: int = RENDERED_PAGE_MAX_BYTES
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.page_max_bytes = page_max_bytes
         self.pages: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        self.bytes = 0
         self.lock = threading.Lock()
 
     def get(self, etag: str) -> tuple[str, bytes] | None:
@@ -41,15 +48,22 @@ class RenderedPages:
             return page
 
     def put(self, etag: str, content_type: str, body: bytes) -> None:
+        if len(body) > self.page_max_bytes:
+            return
         with self.lock:
+            previous = self.pages.pop(etag, None)
+            if previous is not None:
+                self.bytes -= len(previous[1])
             self.pages[etag] = (content_type, body)
-            self.pages.move_to_end(etag)
-            while len(self.pages) > self.kept:
-                self.pages.popitem(last=False)
+            self.bytes += len(body)
+            while self.bytes > self.max_bytes:
+                _, (_, dropped) = self.pages.popitem(last=False)
+                self.bytes -= len(dropped)
 
     def clear(self) -> None:
         with self.lock:
             self.pages.clear()
+            self.bytes = 0
 
 
 rendered_pages = RenderedPages()
