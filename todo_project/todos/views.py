@@ -5,7 +5,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import DatabaseError, connection
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.http.response import HttpResponseBase
 from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
@@ -170,7 +170,8 @@ class TodoListView(TodoAPIView):
             media_type=request.accepted_media_type,
         )
         if _etag_matches(request.headers.get("If-None-Match"), etag, weak=True):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+            # No body to render: Django's own 304 skips DRF's rendering of an empty one.
+            return HttpResponseNotModified(headers={"ETag": etag})
         cacheable = type(request.accepted_renderer) is JSONRenderer
         cached = conditional.rendered_pages.get(etag) if cacheable else None
         if cached is not None:
