@@ -1,8 +1,11 @@
 """Benchmark the whole stack under load with wrk and write docs/benchmarks.{md,json,png} (`make bench`).
 
 It starts its own stack (scripts/stack.py, var/bench/, its own ports) on PostgreSQL with production
-settings and the rate limits lifted, seeds a user and todos through the API, then drives each scenario
-with wrk: a warm-up, then fixed-length runs at 50 connections, each scenario twice. Then it starts the
+settings and the rate limits lifted, seeds a user and todos through the API, and starts beside it the
+floor, a bare DRF ListAPIView on the same database (scripts/bench_floor/), against which every list ratio
+is read. It drives the list, its 304 and the floor at a constant 400 req/s with hey (latency below
+saturation), then each scenario with wrk: a warm-up, then fixed-length runs at 50 connections, each
+scenario twice. Then it starts the
 stack again with two instances per service and runs the scaling scenarios once more, and once more with
 tracing on (spans exported over OTLP/HTTP to an endpoint that discards them). The report holds requests
 per second, latency percentiles, unexpected responses, each process's peak memory, the scaling factor
