@@ -190,3 +190,17 @@ def test_rendered_pages_stay_within_their_byte_budget_dropping_the_least_recentl
     assert pages.get('"c"') is not None
     assert pages.get('"big"') is None
     assert pages.bytes == 80
+
+
+def test_two_spellings_of_one_page_share_its_etag_but_each_keeps_its_own_links(alice: APIClient) -> None:
+    for number in range(3):
+        alice.post("/todos/", {"title": f"t{number}"}, format="json")
+
+    plain = alice.get("/todos/?page_size=1")
+    spelled_out = alice.get("/todos/?page_size=1&completed=")
+    plain_again = alice.get("/todos/?page_size=1")
+
+    assert plain["ETag"] == spelled_out["ETag"]
+    assert plain.json()["next"] == "http://testserver/todos/?page=2&page_size=1"
+    assert spelled_out.json()["next"] == "http://testserver/todos/?completed=&page=2&page_size=1"
+    assert plain_again.json() == plain.json()

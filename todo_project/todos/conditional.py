@@ -29,7 +29,8 @@ def list_etag(
 
 
 class RenderedPages:
-    """ETag -> (content type, body) of pages rendered by this process, bounded in bytes; safe across threads."""
+    """Page key (its ETag and query string) -> (content type, body) of pages rendered by this process, bounded in
+    bytes; safe across threads."""
 
     def __init__(
         self, max_bytes: int = RENDERED_PAGES_MAX_BYTES, page_max_bytes: int = RENDERED_PAGE_MAX_BYTES
@@ -40,21 +41,21 @@ class RenderedPages:
         self.bytes = 0
         self.lock = threading.Lock()
 
-    def get(self, etag: str) -> tuple[str, bytes] | None:
+    def get(self, key: str) -> tuple[str, bytes] | None:
         with self.lock:
-            page = self.pages.get(etag)
+            page = self.pages.get(key)
             if page is not None:
-                self.pages.move_to_end(etag)
+                self.pages.move_to_end(key)
             return page
 
-    def put(self, etag: str, content_type: str, body: bytes) -> None:
+    def put(self, key: str, content_type: str, body: bytes) -> None:
         if len(body) > self.page_max_bytes:
             return
         with self.lock:
-            previous = self.pages.pop(etag, None)
+            previous = self.pages.pop(key, None)
             if previous is not None:
                 self.bytes -= len(previous[1])
-            self.pages[etag] = (content_type, body)
+            self.pages[key] = (content_type, body)
             self.bytes += len(body)
             while self.bytes > self.max_bytes:
                 _, (_, dropped) = self.pages.popitem(last=False)

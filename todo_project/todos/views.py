@@ -173,7 +173,9 @@ class TodoListView(TodoAPIView):
             # No body to render: Django's own 304 skips DRF's rendering of an empty one.
             return HttpResponseNotModified(headers={"ETag": etag})
         cacheable = type(request.accepted_renderer) is JSONRenderer
-        cached = conditional.rendered_pages.get(etag) if cacheable else None
+        # Keyed by the query as sent too: two spellings of one page share the ETag, not their next and previous links.
+        page_key = f"{etag} {request.META.get('QUERY_STRING', '')}"
+        cached = conditional.rendered_pages.get(page_key) if cacheable else None
         if cached is not None:
             content_type, body = cached
             return HttpResponse(body, content_type=content_type, headers={"ETag": etag})
@@ -183,7 +185,7 @@ class TodoListView(TodoAPIView):
         response["ETag"] = etag
         if cacheable:
             response.add_post_render_callback(
-                lambda rendered: conditional.rendered_pages.put(etag, rendered["Content-Type"], rendered.content)
+                lambda rendered: conditional.rendered_pages.put(page_key, rendered["Content-Type"], rendered.content)
             )
         return response
 
