@@ -1,8 +1,11 @@
 """Benchmark the whole stack under load with wrk and write docs/benchmarks.{md,json,png} (`make bench`).
 
 It starts its own stack (scripts/stack.py, var/bench/, its own ports) on PostgreSQL with production
-settings and the rate limits lifted, seeds a user and todos through the API, then drives each scenario
-with wrk: a warm-up, then fixed-length runs at 50 connections, each scenario twice. Then it starts the
+settings and the rate limits lifted, seeds a user and todos through the API, and starts beside it the
+floor, a bare DRF ListAPIView on the same database (scripts/bench_floor/), against which every list ratio
+is read. It drives the list, its 304 and the floor at a constant 400 req/s with hey (latency below
+saturation), then each scenario with wrk: a warm-up, then fixed-length runs at 50 connections, each
+scenario twice. Then it starts the
 stack again with two instances per service and runs the scaling scenarios once more, and once more with
 tracing on (spans exported over OTLP/HTTP to an endpoint that discards them). The report holds requests
 per second, latency percentiles, unexpected responses, each process's peak memory, the scaling factor
@@ -12,6 +15,7 @@ from one instance per service to two and the cost of tracing.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import shutil
@@ -32,13 +36,24 @@ REPO = Path(__file__).resolve().parent.parent
 WRK_SCRIPT = REPO / "scripts" / "bench_wrk.lua"
 VAR_DIR = REPO / "var" / "bench"
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-DATABASES = {"auth": "bench_auth", "todo": "bench_todo"}
+# Their names can be changed so that two benchmarks on one PostgreSQL server never share a database.
+DATABASES = {
+    "auth": os.environ.get("BENCH_AUTH_DATABASE", "bench_auth"),
+    "todo": os.environ.get("BENCH_TODO_DATABASE", "bench_todo"),
+}
 PORTS = {
     "gateway": int(os.environ.get("BENCH_GATEWAY_PORT", "18080")),
     "auth": int(os.environ.get("BENCH_AUTH_PORT", "18001")),
     # Ten ports apart: each service's instances take consecutive ports.
     "todo": int(os.environ.get("BENCH_TODO_PORT", "18011")),
+    # The bare DRF floor (scripts/bench_floor/), beside the stack.
+    "floor": int(os.environ.get("BENCH_FLOOR_PORT", "18021")),
 }
+FLOOR_WORKERS = 2
+# The fixed-rate runs: hey's -q is per worker, so the offered rate is FIXED_RATE_WORKERS x FIXED_RATE_PER_WORKER.
+FIXED_RATE_WORKERS = 8
+FIXED_RATE_PER_WORKER = 50
+FIXED_RATE_SCENARIOS = ("list", "list_304", "floor")
 PASSWORD = "bench-Password-9f2c1e"
 SEEDED_TODOS = 100
 CONNECTIONS = 50
@@ -110,12 +125,14 @@ def psql(sql: str) -> str:
 
 
 def check_tools() -> None:
-    if not shutil.which("wrk"):
+    for tool in ("wrk", "hey"):
+        if shutil.which(tool):
+            continue
         if os.geteuid() == 0 and shutil.which("apt-get"):
-            say("installing wrk (Debian package)")
-            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+            say(f"installing {tool} (Debian package)")
+            subprocess.run(["apt-get", "install", "-y", "-qq", tool], check=True)
         else:
-            sys.exit("bench: wrk is missing; install the Debian package: sudo apt-get install wrk")
+            sys.exit(f"bench: {tool} is missing; install the Debian package: sudo apt-get install {tool}")
     try:
         psql("select 1")
     except (subprocess.CalledProcessError, FileNotFoundError) as error:
@@ -140,6 +157,50 @@ class _DiscardSpans(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+class Floor:
+    """The bare DRF ListAPIView (scripts/bench_floor/) under `gunicorn -w 2`, on the todo service's database."""
+
+    def __init__(self, owner_id: str) -> None:
+        env = os.environ | {
+            "BENCH_FLOOR_DATABASE_URL": f"{POSTGRES_URL}/{DATABASES['todo']}",
+            "BENCH_FLOOR_OWNER_ID": owner_id,
+            "BENCH_FLOOR_ROWS": "20",
+            "DJANGO_SETTINGS_MODULE": "bench_floor.settings",
+        }
+        gunicorn = REPO / ".venvs" / "todo" / "bin" / "gunicorn"
+        bind = f"127.0.0.1:{PORTS['floor']}"
+        command = [str(gunicorn), "-w", str(FLOOR_WORKERS), "-b", bind, "--access-logfile", "-", "bench_floor.wsgi"]
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        self.log = (VAR_DIR / "floor.log").open("ab")
+        self.process = subprocess.Popen(
+            command, cwd=REPO / "scripts", env=env, stdout=subprocess.DEVNULL, stderr=self.log
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, _, _ = http_json("GET", f"http://{bind}/floor/todos/")
+                if status == HTTPStatus.OK:
+                    return
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                sys.exit(f"bench: the floor did not start (see {VAR_DIR / 'floor.log'})")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        self.log.close()
+
+
+def token_subject(access: str) -> str:
+    """The `sub` of an access token (read, not verified: the benchmark minted it a moment ago)."""
+    payload = access.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
 
 
 def fresh_databases() -> None:
@@ -176,7 +237,11 @@ def seed(gateway: str) -> dict:
     etag = headers.get("ETag")
     if status != 200 or not etag:
         sys.exit(f"bench: reading a todo failed with {status} (ETag {etag!r})")
-    return {"username": username, "access": access, "todo_ids": todo_ids, "etag": etag}
+    status, headers, _ = http_json("GET", f"{gateway}/todos/?page_size=20", token=access)
+    list_etag = headers.get("ETag")
+    if status != 200 or not list_etag:
+        sys.exit(f"bench: reading the list failed with {status} (ETag {list_etag!r})")
+    return {"username": username, "access": access, "todo_ids": todo_ids, "etag": etag, "list_etag": list_etag}
 
 
 def scenarios(seeded: dict) -> list[Scenario]:
@@ -194,6 +259,23 @@ def scenarios(seeded: dict) -> list[Scenario]:
             ["/todos/?page_size=20"],
             200,
             bearer,
+        ),
+        Scenario(
+            "list_304",
+            "GET /todos/ (20) If-None-Match (304), gateway",
+            "gateway",
+            "GET",
+            ["/todos/?page_size=20"],
+            304,
+            bearer | {"If-None-Match": seeded["list_etag"]},
+        ),
+        Scenario(
+            "floor",
+            "floor: bare DRF ListAPIView (20 rows, no auth), gunicorn -w 2",
+            "floor",
+            "GET",
+            ["/floor/todos/"],
+            200,
         ),
         Scenario(
             "detail",
@@ -303,6 +385,59 @@ def run_wrk(scenario: Scenario, seconds: int, gateway: str) -> dict:
         result[key] for key in ("unexpected_status", "connect_errors", "read_errors", "write_errors", "timeouts")
     )
     return result
+
+
+def run_hey(scenario: Scenario, seconds: int) -> dict:
+    """The scenario at a constant offered rate (hey -q, per worker): latency as users feel it, not saturation."""
+    command = ["hey", "-z", f"{seconds}s", "-c", str(FIXED_RATE_WORKERS), "-q", str(FIXED_RATE_PER_WORKER)]
+    command += ["-m", scenario.method, "-t", "5"]
+    for name, value in scenario.headers.items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(f"http://127.0.0.1:{PORTS[scenario.port]}{scenario.paths[0]}")
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return parse_hey(output, scenario.expect)
+
+
+def parse_hey(output: str, expect: int) -> dict:
+    """hey's text summary: rate, latency percentiles, statuses and errors."""
+    result: dict = {"offered_rps": FIXED_RATE_WORKERS * FIXED_RATE_PER_WORKER, "unexpected_status": 0, "errors": 0}
+    section = ""
+    for raw in output.splitlines():
+        line = raw.strip()
+        if line.endswith(":") and not line[0].isdigit():
+            section = line
+        elif line.startswith("Requests/sec:"):
+            result["rps"] = float(line.split()[1])
+        elif section == "Latency distribution:" and "% in " in line:
+            percent, seconds = line.split("% in ")
+            result[f"p{percent}_ms"] = float(seconds.split()[0]) * 1000
+        elif section == "Status code distribution:" and line.startswith("["):
+            code, count = line[1:].split("]")
+            responses = int(count.split()[0])
+            result["requests"] = result.get("requests", 0) + responses
+            if int(code) != expect:
+                result["unexpected_status"] += responses
+        elif section == "Error distribution:" and line.startswith("["):
+            result["errors"] += int(line[1:].split("]")[0])
+    result["errors"] += result["unexpected_status"]
+    return result
+
+
+def measure_fixed_rate(chosen: list[Scenario], seconds: int) -> list[dict]:
+    """Each fixed-rate scenario at FIXED_RATE_WORKERS x FIXED_RATE_PER_WORKER req/s, printed as it runs."""
+    results = []
+    for scenario in chosen:
+        if scenario.key not in FIXED_RATE_SCENARIOS:
+            continue
+        rate = FIXED_RATE_WORKERS * FIXED_RATE_PER_WORKER
+        say(f"{scenario.title}: {seconds}s at a constant {rate} req/s (hey -c {FIXED_RATE_WORKERS} -q 50)")
+        run = run_hey(scenario, seconds)
+        print(
+            f"    {run.get('rps', 0):8.0f} req/s  p50 {run.get('p50_ms', 0):6.1f} ms  "
+            f"p99 {run.get('p99_ms', 0):6.1f} ms  errors {run['errors']}"
+        )
+        results.append({"key": scenario.key, "title": scenario.title} | run)
+    return results
 
 
 def stack_processes() -> dict[str, list[int]]:
@@ -499,11 +634,18 @@ def main() -> None:
         chosen = scenarios(seeded)
         wanted = set(options.only.split(",")) if options.only else {scenario.key for scenario in chosen}
         chosen = [scenario for scenario in chosen if scenario.key in wanted]
-        sampler = MemorySampler()
-        sampler.start()
-        results = measure(chosen, gateway, warmup, seconds, repeats)
-        memory = memory_report()
-        stack_memory = sampler.stop()
+        say(f"starting the floor (bare DRF ListAPIView, gunicorn -w {FLOOR_WORKERS}) on port {PORTS['floor']}")
+        floor = Floor(token_subject(seeded["access"]))
+        try:
+            # Before the writing scenarios, while the list still holds the seeded rows only.
+            fixed_rate = measure_fixed_rate(chosen, seconds)
+            sampler = MemorySampler()
+            sampler.start()
+            results = measure(chosen, gateway, warmup, seconds, repeats)
+            memory = memory_report()
+            stack_memory = sampler.stop()
+        finally:
+            floor.stop()
         scaled = measure_scaled(gateway, warmup, seconds, repeats, wanted) if not options.no_scaling else None
         traced = measure_traced(gateway, warmup, seconds, repeats, wanted) if not options.no_tracing else None
     finally:
@@ -525,6 +667,7 @@ def main() -> None:
         },
         "machine": bench_report.machine_description(),
         "results": results,
+        "fixed_rate": fixed_rate,
         "scaling": scaled,
         "tracing": traced,
         "memory": memory,
@@ -535,6 +678,11 @@ def main() -> None:
     summary = {result["scenario"]["key"]: bench_report.summarise(result) for result in report["results"]}
     for label, value in bench_report.ratios(summary):
         print(f"    {label}: {value:.2f}")
+    for row in report["fixed_rate"]:
+        print(
+            f"    {row['title']} at {row['offered_rps']} req/s: p50 {row.get('p50_ms', 0):.1f} ms, "
+            f"p99 {row.get('p99_ms', 0):.1f} ms, {row['errors']} errors"
+        )
     for row in bench_report.scaling_rows(report):
         print(f"    {row['title']}: x{row['factor']:.2f} with {row['instances']} instances per service")
     for row in bench_report.tracing_rows(report):

@@ -10,7 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from todos.columns import LIST_FIELDS
 from todos.models import Todo
+from todos.serializers import TodoSerializer
 
 pytestmark = pytest.mark.django_db
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="checks PostgreSQL itself")
@@ -158,12 +160,13 @@ def test_pages_never_repeat_or_skip_todos_with_equal_sort_keys(alice: APIClient)
 
 
 @pytest.mark.parametrize("page_size", [1, 20, 100])
-def test_the_list_makes_one_query_and_the_account_check_whatever_the_page_size(
+def test_the_list_makes_one_query_beside_the_account_check_whatever_the_page_size(
     alice: APIClient, django_assert_num_queries: Callable, page_size: int
 ) -> None:
     Todo.objects.bulk_create(Todo(owner_id="alice", title=f"t{number}") for number in range(120))
 
-    # The account's state (a primary-key lookup of the token check), then the page with its count as a window function.
+    # The token check (the account's state and the list's stamp, by primary key, in one query), then the page with its
+    # count as a window function.
     with django_assert_num_queries(2):
         response = alice.get(f"/todos/?page_size={page_size}")
 
@@ -200,3 +203,17 @@ def test_the_list_query_is_served_by_the_owner_index(client_for: Callable[[str],
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "todo_owner_default_order_idx" in plan, plan
     assert "Sort" not in plan, plan
+
+
+def test_the_list_declares_the_fields_the_serializer_shows_in_its_order() -> None:
+    assert ["id", "url", *LIST_FIELDS[1:]] == TodoSerializer.Meta.fields
+
+
+def test_a_put_or_a_create_leaving_out_optional_fields_takes_the_models_defaults(alice: APIClient) -> None:
+    created = alice.post("/todos/", {"title": "t", "description": "d", "order": 3}, format="json").json()
+
+    replaced = alice.put(created["url"], {"title": "t2"}, format="json").json()
+
+    defaults = {name: Todo._meta.get_field(name).get_default() for name in ("description", "completed", "order")}
+    assert {name: replaced[name] for name in defaults} == defaults
+    assert replaced["due_date"] is None

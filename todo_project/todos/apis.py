@@ -4,17 +4,20 @@ from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
+from django.http import HttpResponse, HttpResponseNotModified
+from django.http.response import HttpResponseBase
 from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.generics import GenericAPIView
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from todos import idempotency, selectors, services
+from todos import conditional, idempotency, selectors, services
 from todos.browser import ListFilterForm
 from todos.exceptions import TodoNotFound, TodoVersionMismatch
 from todos.filters import MAX_SEARCH_LENGTH, ORDERING_FIELDS, ORDERING_PATTERN, todo_filters_from_query
@@ -23,7 +26,7 @@ from todos.models import Todo
 from todos.serializers import TodoSerializer, todo_row_representation
 
 # Defaults a PUT falls back to for the optional fields it leaves out: PUT replaces the whole todo.
-PUT_DEFAULTS = {"description": "", "completed": False, "due_date": None, "order": 0}
+PUT_DEFAULTS = services.OPTIONAL_FIELD_DEFAULTS
 
 LIST_PARAMETERS = [
     OpenApiParameter(
@@ -51,6 +54,20 @@ IF_MATCH = OpenApiParameter(
 )
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="304 when the todo still has this ETag."
+)
+IF_NONE_MATCH_LIST = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="304 when this page (same filters, ordering and page) still has this ETag: none of the caller's "
+    "todos changed since.",
+)
+LIST_ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200, 304],
+    description="The page's ETag: it changes whenever any of the caller's todos changes.",
 )
 ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
 STALE = OpenApiResponse(ERROR, description="If-Match does not match the todo's current ETag; nothing changed.")
@@ -124,17 +141,52 @@ class TodoListApi(TodoApi):
 
     @extend_schema(
         operation_id="todos_list",
-        parameters=LIST_PARAMETERS,
+        parameters=[*LIST_PARAMETERS, IF_NONE_MATCH_LIST, LIST_ETAG],
         summary="List the caller's todos",
-        responses={200: TodoSerializer(many=True), 404: OpenApiResponse(ERROR, description="Past the last page.")},
+        responses={
+            200: TodoSerializer(many=True),
+            304: OpenApiResponse(description="Not modified: none of the caller's todos changed since that ETag."),
+            404: OpenApiResponse(ERROR, description="Past the last page."),
+        },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponseBase:
         filters = todo_filters_from_query(request.query_params)
         limit, offset = self.paginator.page_window(request)
-        count, rows = selectors.todo_list_page(owner_id=request.user.id, filters=filters, limit=limit, offset=offset)
-        base_url = self.todos_base_url()
+        owner_id, base_url = request.user.id, self.todos_base_url()
+        # The stamp is read before the page: a page is never older than the ETag it is sent (or cached) under.
+        etag = conditional.list_etag(
+            owner_id=owner_id,
+            stamp=self.list_stamp(request),
+            filters=filters,
+            limit=limit,
+            offset=offset,
+            base_url=base_url,
+            media_type=request.accepted_media_type,
+        )
+        if _etag_matches(request.headers.get("If-None-Match"), etag, weak=True):
+            # No body to render: Django's own 304 skips DRF's rendering of an empty one.
+            return HttpResponseNotModified(headers={"ETag": etag})
+        cacheable = type(request.accepted_renderer) is JSONRenderer
+        # Keyed by the query as sent too: two spellings of one page share the ETag, not their next and previous links.
+        page_key = f"{etag} {request.META.get('QUERY_STRING', '')}"
+        cached = conditional.rendered_pages.get(page_key) if cacheable else None
+        if cached is not None:
+            content_type, body = cached
+            return HttpResponse(body, content_type=content_type, headers={"ETag": etag})
+        count, rows = selectors.todo_list_page(owner_id=owner_id, filters=filters, limit=limit, offset=offset)
         results = [todo_row_representation(row, base_url=base_url) for row in rows]
-        return self.paginator.paginated_response(count=count, results=results)
+        response = self.paginator.paginated_response(count=count, results=results)
+        response["ETag"] = etag
+        if cacheable:
+            response.add_post_render_callback(
+                lambda rendered: conditional.rendered_pages.put(page_key, rendered["Content-Type"], rendered.content)
+            )
+        return response
+
+    def list_stamp(self, request: Request) -> str:
+        """The caller's list stamp: read by the token check in its query when a bearer token authenticated."""
+        stamp = getattr(request.user, "list_stamp", None)
+        return stamp if isinstance(stamp, str) else selectors.todo_list_stamp(owner_id=request.user.id)
 
     @extend_schema(
         operation_id="todos_create",

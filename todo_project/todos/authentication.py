@@ -20,7 +20,7 @@ from rest_framework_simplejwt.tokens import AccessToken, Token
 
 from todos.keyring import Keyring
 from todos.metrics import token_refusals
-from todos.selectors import account_refuses_token
+from todos.selectors import account_check
 
 logger = logging.getLogger(__name__)
 
@@ -173,11 +173,15 @@ class KeyringJWTAuthentication(JWTStatelessUserAuthentication):
             token_refusals.labels(reason="no_subject").inc()
             raise InvalidToken("Token contained no recognizable user identification")
         issued_at = validated_token.get("iat")
-        # One primary-key lookup in this service's own database: what the auth service's events said of the user.
-        if account_refuses_token(owner_id=owner_id, issued_at=issued_at if isinstance(issued_at, int) else 0):
+        # One query of this service's own database: what the auth service's events said of the user, and the stamp
+        # of the user's list (the list's ETag needs it next; reading both costs one round trip).
+        check = account_check(owner_id=owner_id, issued_at=issued_at if isinstance(issued_at, int) else 0)
+        if check.refuses_token:
             token_refusals.labels(reason="account_ended").inc()
             raise InvalidToken("The account of this token is deleted or deactivated")
-        return TokenUser(validated_token)
+        user = TokenUser(validated_token)
+        user.list_stamp = check.list_stamp
+        return user
 
 
 def _refusal_reason(exc: InvalidToken) -> str:

@@ -91,3 +91,19 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner_id}: {self.key}"
+
+
+class TodoListVersion(models.Model):
+    """A stamp per owner that a database trigger renews whenever any of the owner's todos is written.
+
+    The list's ETag derives from it (todos.conditional), so the list answers 304 with one primary-key read. A trigger
+    (migration 0005) rather than the services: every write path renews it in the write's own transaction, the
+    admin's, a bulk delete's and an event's purge included. The stamp is random, never a counter, so a stamp once
+    replaced never comes back (not after a rollback, nor a restored backup).
+    """
+
+    owner_id = models.CharField(max_length=64, primary_key=True)
+    stamp = models.CharField(max_length=36)
+
+    def __str__(self) -> str:
+        return f"{self.owner_id}: {self.stamp}"

@@ -1,24 +1,21 @@
 """Todo input and output: strict JSON types, no coercion, server-owned fields read-only."""
 
-import datetime
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.conf import settings
 from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
+from todos.columns import list_row_values
 from todos.models import Todo
 
 # At least one character that is not ASCII white space; no NUL. The schema publishes the same pattern, which reads
 # alike in Python and ECMA regular expressions (their \s differ, hence the explicit class).
 NOT_BLANK = RegexValidator(r"^[^\u0000]*[^\u0000\t\n\v\f\r ][^\u0000]*$", "This field may not be blank.")
 POSTGRES_INT_MIN, POSTGRES_INT_MAX = -(2**31), 2**31 - 1
-API_DATETIME_FORMAT = settings.REST_FRAMEWORK["DATETIME_FORMAT"]
 
 
 class StrictCharField(serializers.CharField):
@@ -124,41 +121,10 @@ class TodoSerializer(NoUnknownFieldsMixin, serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
-# The list is the hot path: its rows (selectors.LIST_COLUMNS) skip model instances and DRF's per-field machinery and
-# render exactly as TodoSerializer would (tests/test_list.py compares the two):
-# the list selector hands back text on PostgreSQL and SQLite's own text elsewhere, hence the conversions.
+def todo_row_representation(row: dict[str, Any], *, base_url: str) -> dict[str, Any]:
+    """A list row (a todo's LIST_FIELDS by name, todos.columns) as the API shows a todo, as TodoSerializer would.
 
-
-def _uuid_text(value: Any) -> str:
-    if isinstance(value, str) and len(value) == 36:
-        return value
-    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(value))
-
-
-def _date_text(value: Any) -> str | None:
-    return value.isoformat() if isinstance(value, datetime.date) else value
-
-
-def _datetime_text(value: Any) -> str:
-    if isinstance(value, str) and value.endswith("Z"):
-        return value
-    if not isinstance(value, datetime.datetime):
-        value = datetime.datetime.fromisoformat(value).replace(tzinfo=datetime.UTC)
-    return value.astimezone(datetime.UTC).strftime(API_DATETIME_FORMAT)
-
-
-def todo_row_representation(row: tuple, *, base_url: str) -> dict[str, Any]:
-    """A list row as the API shows a todo."""
-    todo_id, title, description, completed, due_date, order, created_at, updated_at = row
-    todo_id = _uuid_text(todo_id)
-    return {
-        "id": todo_id,
-        "url": f"{base_url}{todo_id}/",
-        "title": title,
-        "description": description,
-        "completed": bool(completed),
-        "due_date": _date_text(due_date),
-        "order": order,
-        "created_at": _datetime_text(created_at),
-        "updated_at": _datetime_text(updated_at),
-    }
+    tests/test_list.py compares the two.
+    """
+    values = list_row_values(row)
+    return {"id": values["id"], "url": f"{base_url}{values['id']}/", **values}

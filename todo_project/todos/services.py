@@ -16,21 +16,20 @@ from todos.models import AccountState, IdempotencyRecord, ProcessedEvent, Todo
 from todos.selectors import TODO_TABLE
 
 WRITABLE_FIELDS = frozenset({"title", "description", "completed", "due_date", "order"})
+# What an optional field becomes when a create or a replacing PUT leaves it out: the model's own default.
+OPTIONAL_FIELD_DEFAULTS = {
+    field.name: field.get_default()
+    for field in Todo._meta.concrete_fields
+    if field.name in WRITABLE_FIELDS and (field.has_default() or field.null)
+}
 
 
-def todo_create(
-    *,
-    owner_id: str,
-    title: str,
-    description: str = "",
-    completed: bool = False,
-    due_date: datetime.date | None = None,
-    order: int = 0,
-) -> Todo:
-    """Create a todo for the owner."""
-    return Todo.objects.create(
-        owner_id=owner_id, title=title, description=description, completed=completed, due_date=due_date, order=order
-    )
+def todo_create(*, owner_id: str, title: str, **fields: Any) -> Todo:
+    """Create a todo for the owner; the optional WRITABLE_FIELDS left out take the model's defaults."""
+    unknown = set(fields) - WRITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not writable: {sorted(unknown)}")
+    return Todo.objects.create(owner_id=owner_id, title=title, **fields)
 
 
 def _locked_todo(*, owner_id: str, todo_id: UUID, expected_version: int | None) -> Todo:
@@ -44,13 +43,18 @@ def _locked_todo(*, owner_id: str, todo_id: UUID, expected_version: int | None) 
 
 @transaction.atomic
 def todo_update(*, owner_id: str, todo_id: UUID, changes: dict[str, Any], expected_version: int | None = None) -> Todo:
-    """Apply changes to the owner's todo and bump its version; the row is locked so the version check holds."""
+    """Apply changes to the owner's todo and bump its version, unless nothing changes; the row is locked so the
+    version check holds."""
     unknown = set(changes) - WRITABLE_FIELDS
     if unknown:
         raise ValueError(f"not writable: {sorted(unknown)}")
     todo = _locked_todo(owner_id=owner_id, todo_id=todo_id, expected_version=expected_version)
-    for field, value in changes.items():
-        setattr(todo, field, value)
+    changed = [field for field, value in changes.items() if getattr(todo, field) != value]
+    # A write that changes nothing keeps the todo's version (its ETag) and the list's stamp: no spurious 412s.
+    if not changed:
+        return todo
+    for field in changed:
+        setattr(todo, field, changes[field])
     todo.version += 1
     todo.save()
     return todo
