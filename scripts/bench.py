@@ -5,7 +5,10 @@ settings and the rate limits lifted, seeds a user and todos through the API, and
 floor, a bare DRF ListAPIView on the same database (scripts/bench_floor/), against which every list ratio
 is read. It drives the list, its 304 and the floor at a constant 400 req/s with hey (latency below
 saturation), then each scenario with wrk: a warm-up, then fixed-length runs at 50 connections, each
-scenario twice. Then it starts the
+scenario twice. The list scenario asks for one page again and again, which each worker sends from its
+rendered-page cache; so the stack is then started again with that cache off (TODO_LIST_PAGE_CACHE_BYTES=0,
+fresh databases, the same seed) to run `list_rendered`, the list rendered on every request, the same way
+(fixed rate, then wrk): the list's 304 is read against it. Then it starts the
 stack again with two instances per service and runs the scaling scenarios once more, and once more with
 tracing on (spans exported over OTLP/HTTP to an endpoint that discards them). The report holds requests
 per second, latency percentiles, unexpected responses, each process's peak memory, the scaling factor
@@ -53,7 +56,7 @@ FLOOR_WORKERS = 2
 # The fixed-rate runs: hey's -q is per worker, so the offered rate is FIXED_RATE_WORKERS x FIXED_RATE_PER_WORKER.
 FIXED_RATE_WORKERS = 8
 FIXED_RATE_PER_WORKER = 50
-FIXED_RATE_SCENARIOS = ("list", "list_304", "floor")
+FIXED_RATE_SCENARIOS = ("list", "list_304", "floor", "list_rendered")
 PASSWORD = "bench-Password-9f2c1e"
 SEEDED_TODOS = 100
 CONNECTIONS = 50
@@ -61,6 +64,9 @@ THREADS = 2
 # Run again with this many instances of each service, to measure how throughput scales.
 SCALED_INSTANCES = 2
 SCALING_SCENARIOS = ("list", "create", "login")
+# Run on the stack started again with the list's rendered-page cache off: the list rendered on every request.
+RENDERED_SCENARIOS = ("list_rendered",)
+RENDERED_ENV = {"TODO_LIST_PAGE_CACHE_BYTES": "0"}
 # Run again with tracing on (every span exported over OTLP/HTTP to a sink that discards it), to show its cost.
 TRACING_SCENARIOS = ("list", "create")
 
@@ -255,6 +261,15 @@ def scenarios(seeded: dict) -> list[Scenario]:
             "list_direct",
             "GET /todos/ (20), straight to gunicorn",
             "todo",
+            "GET",
+            ["/todos/?page_size=20"],
+            200,
+            bearer,
+        ),
+        Scenario(
+            "list_rendered",
+            "GET /todos/ (20), page cache off (rendered each time), gateway",
+            "gateway",
             "GET",
             ["/todos/?page_size=20"],
             200,
@@ -577,6 +592,19 @@ def measure(chosen: list[Scenario], gateway: str, warmup: int, seconds: int, rep
     return results
 
 
+def measure_rendered(gateway: str, warmup: int, seconds: int, repeats: int) -> tuple[list[dict], list[dict]]:
+    """Start the stack again with the list's page cache off and run the rendered list: its fixed-rate runs, then wrk."""
+    say(f"restarting the stack with the list's page cache off ({RENDERED_ENV}), on fresh databases")
+    stack("down")
+    # The same rows as the first run's list had: the first run's writes grew the user's list tenfold.
+    fresh_databases()
+    stack("up", extra_env=RENDERED_ENV)
+    seeded = seed(gateway)
+    chosen = [scenario for scenario in scenarios(seeded) if scenario.key in RENDERED_SCENARIOS]
+    fixed_rate = measure_fixed_rate(chosen, seconds)
+    return measure(chosen, gateway, warmup, seconds, repeats), fixed_rate
+
+
 def measure_scaled(gateway: str, warmup: int, seconds: int, repeats: int, only: set[str]) -> dict:
     """Start the stack again with SCALED_INSTANCES of each service and run the scaling scenarios on it."""
     say(f"restarting the stack with {SCALED_INSTANCES} instances per service, on fresh databases")
@@ -633,7 +661,7 @@ def main() -> None:
         seeded = seed(gateway)
         chosen = scenarios(seeded)
         wanted = set(options.only.split(",")) if options.only else {scenario.key for scenario in chosen}
-        chosen = [scenario for scenario in chosen if scenario.key in wanted]
+        chosen = [scenario for scenario in chosen if scenario.key in wanted and scenario.key not in RENDERED_SCENARIOS]
         say(f"starting the floor (bare DRF ListAPIView, gunicorn -w {FLOOR_WORKERS}) on port {PORTS['floor']}")
         floor = Floor(token_subject(seeded["access"]))
         try:
@@ -646,6 +674,10 @@ def main() -> None:
             stack_memory = sampler.stop()
         finally:
             floor.stop()
+        if wanted & set(RENDERED_SCENARIOS):
+            rendered, rendered_fixed_rate = measure_rendered(gateway, warmup, seconds, repeats)
+            results += rendered
+            fixed_rate += rendered_fixed_rate
         scaled = measure_scaled(gateway, warmup, seconds, repeats, wanted) if not options.no_scaling else None
         traced = measure_traced(gateway, warmup, seconds, repeats, wanted) if not options.no_tracing else None
     finally:
@@ -662,6 +694,9 @@ def main() -> None:
             "stack_env": {key: value for key, value in STACK_ENV.items() if "URL" not in key}
             | {"databases": "PostgreSQL"},
             "gunicorn": {key: os.environ[key] for key in ("GUNICORN_WORKERS", "GUNICORN_THREADS") if key in os.environ},
+            # The first run's page cache (the service's default unless the environment sets it); list_rendered's: 0.
+            "page_cache_bytes": os.environ.get("TODO_LIST_PAGE_CACHE_BYTES", "default"),
+            "rendered_env": RENDERED_ENV,
             "hasher": hasher_description(),
             "quick": options.quick,
         },
