@@ -6,9 +6,10 @@ floor, a bare DRF ListAPIView on the same database (scripts/bench_floor/), again
 is read. It drives the list, its 304 and the floor at a constant 400 req/s with hey (latency below
 saturation), then each scenario with wrk: a warm-up, then fixed-length runs at 50 connections, each
 scenario twice. The list scenario asks for one page again and again, which each worker sends from its
-rendered-page cache; so the stack is then started again with that cache off (TODO_LIST_PAGE_CACHE_BYTES=0,
-fresh databases, the same seed) to run `list_rendered`, the list rendered on every request, the same way
-(fixed rate, then wrk): the list's 304 is read against it. Then it starts the
+rendered-page cache; so the stack first starts with that cache off (TODO_LIST_PAGE_CACHE_BYTES=0) for
+`list_rendered`, the list rendered on every request (fixed rate, then wrk), and is then started again with
+the cache on, on the same databases and rows and beside the same floor, for every other scenario: the
+list's 304 is read against `list_rendered`. Then it starts the
 stack again with two instances per service and runs the scaling scenarios once more, and once more with
 tracing on (spans exported over OTLP/HTTP to an endpoint that discards them). The report holds requests
 per second, latency percentiles, unexpected responses, each process's peak memory, the scaling factor
@@ -64,7 +65,7 @@ THREADS = 2
 # Run again with this many instances of each service, to measure how throughput scales.
 SCALED_INSTANCES = 2
 SCALING_SCENARIOS = ("list", "create", "login")
-# Run on the stack started again with the list's rendered-page cache off: the list rendered on every request.
+# Run first, on the stack started with the list's rendered-page cache off: the list rendered on every request.
 RENDERED_SCENARIOS = ("list_rendered",)
 RENDERED_ENV = {"TODO_LIST_PAGE_CACHE_BYTES": "0"}
 # Run again with tracing on (every span exported over OTLP/HTTP to a sink that discards it), to show its cost.
@@ -592,19 +593,6 @@ def measure(chosen: list[Scenario], gateway: str, warmup: int, seconds: int, rep
     return results
 
 
-def measure_rendered(gateway: str, warmup: int, seconds: int, repeats: int) -> tuple[list[dict], list[dict]]:
-    """Start the stack again with the list's page cache off and run the rendered list: its fixed-rate runs, then wrk."""
-    say(f"restarting the stack with the list's page cache off ({RENDERED_ENV}), on fresh databases")
-    stack("down")
-    # The same rows as the first run's list had: the first run's writes grew the user's list tenfold.
-    fresh_databases()
-    stack("up", extra_env=RENDERED_ENV)
-    seeded = seed(gateway)
-    chosen = [scenario for scenario in scenarios(seeded) if scenario.key in RENDERED_SCENARIOS]
-    fixed_rate = measure_fixed_rate(chosen, seconds)
-    return measure(chosen, gateway, warmup, seconds, repeats), fixed_rate
-
-
 def measure_scaled(gateway: str, warmup: int, seconds: int, repeats: int, only: set[str]) -> dict:
     """Start the stack again with SCALED_INSTANCES of each service and run the scaling scenarios on it."""
     say(f"restarting the stack with {SCALED_INSTANCES} instances per service, on fresh databases")
@@ -653,31 +641,47 @@ def main() -> None:
     say("stopping any earlier benchmark stack and recreating its databases")
     stack("down")
     fresh_databases()
-    say("starting the stack: production settings, PostgreSQL, rate limits lifted")
-    stack("up")
+    only = set(options.only.split(",")) if options.only else None
+    rendering = only is None or bool(only & set(RENDERED_SCENARIOS))
+    if rendering:
+        say(
+            f"starting the stack with the list's page cache off ({RENDERED_ENV}): production settings, PostgreSQL, "
+            "rate limits lifted"
+        )
+    else:
+        say("starting the stack: production settings, PostgreSQL, rate limits lifted")
+    stack("up", extra_env=RENDERED_ENV if rendering else None)
     gateway = f"http://127.0.0.1:{PORTS['gateway']}"
     try:
         say(f"seeding a user and {SEEDED_TODOS} todos")
         seeded = seed(gateway)
         chosen = scenarios(seeded)
-        wanted = set(options.only.split(",")) if options.only else {scenario.key for scenario in chosen}
+        wanted = only or {scenario.key for scenario in chosen}
+        order = {scenario.key: index for index, scenario in enumerate(chosen)}
+        rendered = [scenario for scenario in chosen if scenario.key in wanted and scenario.key in RENDERED_SCENARIOS]
         chosen = [scenario for scenario in chosen if scenario.key in wanted and scenario.key not in RENDERED_SCENARIOS]
         say(f"starting the floor (bare DRF ListAPIView, gunicorn -w {FLOOR_WORKERS}) on port {PORTS['floor']}")
         floor = Floor(token_subject(seeded["access"]))
         try:
-            # Before the writing scenarios, while the list still holds the seeded rows only.
-            fixed_rate = measure_fixed_rate(chosen, seconds)
+            # Everything reading the list runs before the writing scenarios, while it holds the seeded rows only.
+            fixed_rate = measure_fixed_rate(rendered, seconds)
+            results = measure(rendered, gateway, warmup, seconds, repeats)
+            if rendering and chosen:
+                # Processes restarted, nothing else: the same databases, rows, token and floor.
+                say("restarting the stack with the list's page cache on, on the same databases")
+                stack("down")
+                stack("up")
+            fixed_rate += measure_fixed_rate(chosen, seconds)
             sampler = MemorySampler()
             sampler.start()
-            results = measure(chosen, gateway, warmup, seconds, repeats)
+            results += measure(chosen, gateway, warmup, seconds, repeats)
             memory = memory_report()
             stack_memory = sampler.stop()
         finally:
             floor.stop()
-        if wanted & set(RENDERED_SCENARIOS):
-            rendered, rendered_fixed_rate = measure_rendered(gateway, warmup, seconds, repeats)
-            results += rendered
-            fixed_rate += rendered_fixed_rate
+        # In the scenarios' order, list_rendered beside the list, whatever ran first.
+        results.sort(key=lambda result: order[result["scenario"]["key"]])
+        fixed_rate.sort(key=lambda row: order[row["key"]])
         scaled = measure_scaled(gateway, warmup, seconds, repeats, wanted) if not options.no_scaling else None
         traced = measure_traced(gateway, warmup, seconds, repeats, wanted) if not options.no_tracing else None
     finally:
@@ -694,7 +698,8 @@ def main() -> None:
             "stack_env": {key: value for key, value in STACK_ENV.items() if "URL" not in key}
             | {"databases": "PostgreSQL"},
             "gunicorn": {key: os.environ[key] for key in ("GUNICORN_WORKERS", "GUNICORN_THREADS") if key in os.environ},
-            # The first run's page cache (the service's default unless the environment sets it); list_rendered's: 0.
+            # The page cache of every scenario but list_rendered (the service's default unless the environment sets
+            # it); list_rendered's: RENDERED_ENV.
             "page_cache_bytes": os.environ.get("TODO_LIST_PAGE_CACHE_BYTES", "default"),
             "rendered_env": RENDERED_ENV,
             "hasher": hasher_description(),

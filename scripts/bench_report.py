@@ -289,9 +289,10 @@ LIST_MEANINGS = {
     "list": "`list` asks for the same page again and again, so after the first request each worker sends the bytes it "
     "rendered last time (its rendered-page cache, keyed by the owner's list stamp) after the token check's one query: "
     "what a client re-reading a list that has not changed costs when it does not send If-None-Match.",
-    "list_rendered": "`list_rendered` is the same request on the stack started again with the page cache off "
-    "(`TODO_LIST_PAGE_CACHE_BYTES=0`, fresh databases, the same seed), so every request runs the page's query and "
-    "renders it: what a list that just changed, or a page not asked for before, costs.",
+    "list_rendered": "`list_rendered` is the same request with the page cache off (`TODO_LIST_PAGE_CACHE_BYTES=0`; "
+    "run first, then the stack is restarted with the cache on for the other scenarios, on the same rows and beside "
+    "the same floor), so every request runs the page's query and renders it: what a list that just changed, or a "
+    "page not asked for before, costs.",
     "list_304": "`list_304` sends the page's ETag back as If-None-Match and gets a 304 without a body after the token "
     "check's one query: what a polling client that has the page already costs; its target is read against "
     "`list_rendered`, since the warm list already skips the work a 304 saves.",
