@@ -5,7 +5,11 @@ settings and the rate limits lifted, seeds a user and todos through the API, and
 floor, a bare DRF ListAPIView on the same database (scripts/bench_floor/), against which every list ratio
 is read. It drives the list, its 304 and the floor at a constant 400 req/s with hey (latency below
 saturation), then each scenario with wrk: a warm-up, then fixed-length runs at 50 connections, each
-scenario twice. Then it starts the
+scenario twice. The list scenario asks for one page again and again, which each worker sends from its
+rendered-page cache; so the stack first starts with that cache off (TODO_LIST_PAGE_CACHE_BYTES=0) for
+`list_rendered`, the list rendered on every request (fixed rate, then wrk), and is then started again with
+the cache on, on the same databases and rows and beside the same floor, for every other scenario: the
+list's 304 is read against `list_rendered`. Then it starts the
 stack again with two instances per service and runs the scaling scenarios once more, and once more with
 tracing on (spans exported over OTLP/HTTP to an endpoint that discards them). The report holds requests
 per second, latency percentiles, unexpected responses, each process's peak memory, the scaling factor
@@ -53,7 +57,7 @@ FLOOR_WORKERS = 2
 # The fixed-rate runs: hey's -q is per worker, so the offered rate is FIXED_RATE_WORKERS x FIXED_RATE_PER_WORKER.
 FIXED_RATE_WORKERS = 8
 FIXED_RATE_PER_WORKER = 50
-FIXED_RATE_SCENARIOS = ("list", "list_304", "floor")
+FIXED_RATE_SCENARIOS = ("list", "list_304", "floor", "list_rendered")
 PASSWORD = "bench-Password-9f2c1e"
 SEEDED_TODOS = 100
 CONNECTIONS = 50
@@ -61,6 +65,9 @@ THREADS = 2
 # Run again with this many instances of each service, to measure how throughput scales.
 SCALED_INSTANCES = 2
 SCALING_SCENARIOS = ("list", "create", "login")
+# Run first, on the stack started with the list's rendered-page cache off: the list rendered on every request.
+RENDERED_SCENARIOS = ("list_rendered",)
+RENDERED_ENV = {"TODO_LIST_PAGE_CACHE_BYTES": "0"}
 # Run again with tracing on (every span exported over OTLP/HTTP to a sink that discards it), to show its cost.
 TRACING_SCENARIOS = ("list", "create")
 
@@ -255,6 +262,15 @@ def scenarios(seeded: dict) -> list[Scenario]:
             "list_direct",
             "GET /todos/ (20), straight to gunicorn",
             "todo",
+            "GET",
+            ["/todos/?page_size=20"],
+            200,
+            bearer,
+        ),
+        Scenario(
+            "list_rendered",
+            "GET /todos/ (20), page cache off (rendered each time), gateway",
+            "gateway",
             "GET",
             ["/todos/?page_size=20"],
             200,
@@ -625,27 +641,47 @@ def main() -> None:
     say("stopping any earlier benchmark stack and recreating its databases")
     stack("down")
     fresh_databases()
-    say("starting the stack: production settings, PostgreSQL, rate limits lifted")
-    stack("up")
+    only = set(options.only.split(",")) if options.only else None
+    rendering = only is None or bool(only & set(RENDERED_SCENARIOS))
+    if rendering:
+        say(
+            f"starting the stack with the list's page cache off ({RENDERED_ENV}): production settings, PostgreSQL, "
+            "rate limits lifted"
+        )
+    else:
+        say("starting the stack: production settings, PostgreSQL, rate limits lifted")
+    stack("up", extra_env=RENDERED_ENV if rendering else None)
     gateway = f"http://127.0.0.1:{PORTS['gateway']}"
     try:
         say(f"seeding a user and {SEEDED_TODOS} todos")
         seeded = seed(gateway)
         chosen = scenarios(seeded)
-        wanted = set(options.only.split(",")) if options.only else {scenario.key for scenario in chosen}
-        chosen = [scenario for scenario in chosen if scenario.key in wanted]
+        wanted = only or {scenario.key for scenario in chosen}
+        order = {scenario.key: index for index, scenario in enumerate(chosen)}
+        rendered = [scenario for scenario in chosen if scenario.key in wanted and scenario.key in RENDERED_SCENARIOS]
+        chosen = [scenario for scenario in chosen if scenario.key in wanted and scenario.key not in RENDERED_SCENARIOS]
         say(f"starting the floor (bare DRF ListAPIView, gunicorn -w {FLOOR_WORKERS}) on port {PORTS['floor']}")
         floor = Floor(token_subject(seeded["access"]))
         try:
-            # Before the writing scenarios, while the list still holds the seeded rows only.
-            fixed_rate = measure_fixed_rate(chosen, seconds)
+            # Everything reading the list runs before the writing scenarios, while it holds the seeded rows only.
+            fixed_rate = measure_fixed_rate(rendered, seconds)
+            results = measure(rendered, gateway, warmup, seconds, repeats)
+            if rendering and chosen:
+                # Processes restarted, nothing else: the same databases, rows, token and floor.
+                say("restarting the stack with the list's page cache on, on the same databases")
+                stack("down")
+                stack("up")
+            fixed_rate += measure_fixed_rate(chosen, seconds)
             sampler = MemorySampler()
             sampler.start()
-            results = measure(chosen, gateway, warmup, seconds, repeats)
+            results += measure(chosen, gateway, warmup, seconds, repeats)
             memory = memory_report()
             stack_memory = sampler.stop()
         finally:
             floor.stop()
+        # In the scenarios' order, list_rendered beside the list, whatever ran first.
+        results.sort(key=lambda result: order[result["scenario"]["key"]])
+        fixed_rate.sort(key=lambda row: order[row["key"]])
         scaled = measure_scaled(gateway, warmup, seconds, repeats, wanted) if not options.no_scaling else None
         traced = measure_traced(gateway, warmup, seconds, repeats, wanted) if not options.no_tracing else None
     finally:
@@ -662,6 +698,10 @@ def main() -> None:
             "stack_env": {key: value for key, value in STACK_ENV.items() if "URL" not in key}
             | {"databases": "PostgreSQL"},
             "gunicorn": {key: os.environ[key] for key in ("GUNICORN_WORKERS", "GUNICORN_THREADS") if key in os.environ},
+            # The page cache of every scenario but list_rendered (the service's default unless the environment sets
+            # it); list_rendered's: RENDERED_ENV.
+            "page_cache_bytes": os.environ.get("TODO_LIST_PAGE_CACHE_BYTES", "default"),
+            "rendered_env": RENDERED_ENV,
             "hasher": hasher_description(),
             "quick": options.quick,
         },

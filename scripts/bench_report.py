@@ -112,35 +112,44 @@ def targets(summary: dict[str, dict], report: dict) -> list[tuple[str, str, bool
                 ratio >= GATEWAY_RATIO_TARGET,
             )
         )
-    floor, list_304 = get("floor"), get("list_304")
-    if listing and floor:
-        ratio = listing["rps"] / floor["rps"]
-        rows.append(
-            (
-                f"authenticated list through the gateway ≥ {LIST_FLOOR_RATIO_TARGET} times the bare DRF floor",
-                f"{ratio:.2f} ({listing['rps']:.0f} vs {floor['rps']:.0f} req/s)",
-                ratio >= LIST_FLOOR_RATIO_TARGET,
+    floor, list_304, rendered = get("floor"), get("list_304"), get("list_rendered")
+    for name, row in (("page cache warm", listing), ("rendered each time (page cache off)", rendered)):
+        if row and floor:
+            ratio = row["rps"] / floor["rps"]
+            rows.append(
+                (
+                    f"authenticated list through the gateway, {name}, ≥ {LIST_FLOOR_RATIO_TARGET} times the bare "
+                    "DRF floor",
+                    f"{ratio:.2f} ({row['rps']:.0f} vs {floor['rps']:.0f} req/s)",
+                    ratio >= LIST_FLOOR_RATIO_TARGET,
+                )
             )
-        )
-    if listing and list_304:
-        ratio = list_304["rps"] / listing["rps"]
-        rows.append(
-            (
-                f"the list's 304 (If-None-Match) ≥ {LIST_304_RATIO_TARGET} times the full list",
-                f"{ratio:.2f} ({list_304['rps']:.0f} vs {listing['rps']:.0f} req/s)",
-                ratio >= LIST_304_RATIO_TARGET,
+    if list_304:
+        # Against the list as rendered: the warm list is served from the page cache, which a 304 cannot beat by much.
+        what = f"the list's 304 (If-None-Match) ≥ {LIST_304_RATIO_TARGET} times the list rendered each time"
+        if rendered:
+            ratio = list_304["rps"] / rendered["rps"]
+            rows.append(
+                (
+                    what,
+                    f"{ratio:.2f} ({list_304['rps']:.0f} vs {rendered['rps']:.0f} req/s)",
+                    ratio >= LIST_304_RATIO_TARGET,
+                )
             )
-        )
-    fixed_list = next((row for row in report.get("fixed_rate") or [] if row["key"] == "list"), None)
-    if fixed_list:
-        rows.append(
-            (
-                f"the list at a constant {fixed_list['offered_rps']} req/s: p99 ≤ {FIXED_RATE_P99_TARGET_MS} ms, "
-                "no errors",
-                f"p99 {fixed_list.get('p99_ms', 0):.1f} ms, {fixed_list['errors']} errors",
-                fixed_list.get("p99_ms", 1e9) <= FIXED_RATE_P99_TARGET_MS and fixed_list["errors"] == 0,
+        else:
+            rows.append((what, "list_rendered did not run", None))
+    fixed = {row["key"]: row for row in report.get("fixed_rate") or []}
+    for key, name in (("list", "page cache warm"), ("list_rendered", "rendered each time")):
+        if key in fixed:
+            row = fixed[key]
+            rows.append(
+                (
+                    f"the list ({name}) at a constant {row['offered_rps']} req/s: p99 ≤ {FIXED_RATE_P99_TARGET_MS} ms, "
+                    "no errors",
+                    f"p99 {row.get('p99_ms', 0):.1f} ms, {row['errors']} errors",
+                    row.get("p99_ms", 1e9) <= FIXED_RATE_P99_TARGET_MS and row["errors"] == 0,
+                )
             )
-        )
     if detail and not_modified:
         rows.append(
             (
@@ -183,10 +192,13 @@ def targets(summary: dict[str, dict], report: dict) -> list[tuple[str, str, bool
 
 def ratios(summary: dict[str, dict]) -> list[tuple[str, float]]:
     pairs = [
-        ("list through gateway / bare DRF floor", "list", "floor"),
+        ("list through gateway, page cache warm / bare DRF floor", "list", "floor"),
+        ("list through gateway, rendered each time / bare DRF floor", "list_rendered", "floor"),
         ("list direct / bare DRF floor", "list_direct", "floor"),
         ("list 304 / bare DRF floor", "list_304", "floor"),
-        ("list 304 / full list", "list_304", "list"),
+        ("list 304 / list rendered each time", "list_304", "list_rendered"),
+        ("list 304 / list with its page cache warm", "list_304", "list"),
+        ("list, page cache warm / list rendered each time", "list", "list_rendered"),
         ("list through gateway / list direct", "list", "list_direct"),
         ("list / ceiling (nginx /healthz)", "list", "healthz"),
         ("304 / full GET of one todo", "detail_304", "detail"),
@@ -272,6 +284,23 @@ def tracing_rows(report: dict) -> list[dict]:
     return rows
 
 
+# What each of the list's scenarios stands for, in a sentence, printed under the results for those that ran.
+LIST_MEANINGS = {
+    "list": "`list` asks for the same page again and again, so after the first request each worker sends the bytes it "
+    "rendered last time (its rendered-page cache, keyed by the owner's list stamp) after the token check's one query: "
+    "what a client re-reading a list that has not changed costs when it does not send If-None-Match.",
+    "list_rendered": "`list_rendered` is the same request with the page cache off (`TODO_LIST_PAGE_CACHE_BYTES=0`; "
+    "run first, then the stack is restarted with the cache on for the other scenarios, on the same rows and beside "
+    "the same floor), so every request runs the page's query and renders it: what a list that just changed, or a "
+    "page not asked for before, costs.",
+    "list_304": "`list_304` sends the page's ETag back as If-None-Match and gets a 304 without a body after the token "
+    "check's one query: what a polling client that has the page already costs; its target is read against "
+    "`list_rendered`, since the warm list already skips the work a 304 saves.",
+    "floor": "`floor` is a bare DRF ListAPIView (no middleware, authentication or pagination, one query) beside the "
+    "stack: the framework's floor every list figure is read against.",
+}
+
+
 SCALING_NOTE = """\
 Why the factor is at most 1 here: the stack's processes and wrk share the same 2 cores, and one instance
 per service already runs two gunicorn workers per service, enough to keep both cores busy. The list and
@@ -319,6 +348,11 @@ def markdown(report: dict, summary: dict[str, dict], kept_notes: str) -> str:
         "Errors count every response whose status is not the scenario's expected one, plus socket errors",
         "and timeouts.",
         "",
+    ]
+    meanings = [meaning for key, meaning in LIST_MEANINGS.items() if key in summary]
+    if meanings:
+        lines += ["The list's scenarios:", ""] + [f"- {meaning}" for meaning in meanings] + [""]
+    lines += [
         "![throughput and latency per scenario](benchmarks.png)",
         "",
         "## Ratios",

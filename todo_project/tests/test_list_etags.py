@@ -5,12 +5,13 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
 from tests.events_support import event_body
-from todos import selectors, services
+from todos import conditional, selectors, services
 from todos.conditional import RenderedPages
 from todos.events import account_event_parse
 from todos.models import Todo
@@ -190,6 +191,84 @@ def test_rendered_pages_stay_within_their_byte_budget_dropping_the_least_recentl
     assert pages.get('"c"') is not None
     assert pages.get('"big"') is None
     assert pages.bytes == 80
+
+
+def test_the_page_cache_keeps_no_more_bytes_than_the_setting_allows(settings: Any) -> None:
+    settings.TODO_LIST_PAGE_CACHE_BYTES = 100
+    pages = RenderedPages()
+
+    for name in "abcd":
+        pages.put(f'"{name}"', "application/json", name.encode() * 40)
+    pages.put('"too-big"', "application/json", b"x" * 101)
+
+    assert pages.bytes == 80
+    assert [pages.get(f'"{name}"') is not None for name in "abcd"] == [False, False, True, True]
+    assert pages.get('"too-big"') is None
+
+    settings.TODO_LIST_PAGE_CACHE_BYTES = 50
+    pages.put('"e"', "application/json", b"e" * 10)
+
+    assert pages.bytes <= 50
+    assert pages.get('"e"') is not None
+
+
+def test_a_page_cache_of_zero_bytes_keeps_nothing(settings: Any) -> None:
+    settings.TODO_LIST_PAGE_CACHE_BYTES = 0
+    pages = RenderedPages()
+
+    pages.put('"a"', "application/json", b"a")
+
+    assert not pages.enabled
+    assert pages.get('"a"') is None
+    assert pages.bytes == 0
+
+
+def test_the_same_page_again_is_sent_from_the_page_cache_after_the_token_checks_one_query(
+    alice: APIClient, make_todo: Callable, django_assert_num_queries: Callable
+) -> None:
+    make_todo()
+    first = alice.get("/todos/")
+
+    with django_assert_num_queries(1):
+        again = alice.get("/todos/")
+
+    assert again.content == first.content
+    assert again["ETag"] == first["ETag"]
+
+
+def test_with_the_page_cache_off_every_list_request_runs_the_page_query(
+    alice: APIClient, make_todo: Callable, settings: Any, django_assert_num_queries: Callable
+) -> None:
+    settings.TODO_LIST_PAGE_CACHE_BYTES = 0
+    conditional.rendered_pages.clear()
+    make_todo()
+    first = alice.get("/todos/")
+
+    for _ in range(2):
+        # The token check's query and the page's (its count included), every time.
+        with django_assert_num_queries(2):
+            again = alice.get("/todos/")
+        assert again.content == first.content
+        assert again["ETag"] == first["ETag"]
+    assert conditional.rendered_pages.bytes == 0
+    etag = first["ETag"]
+    assert alice.get("/todos/", HTTP_IF_NONE_MATCH=etag).status_code == HTTPStatus.NOT_MODIFIED
+
+
+def test_the_lists_pages_stay_within_the_page_cache_setting(
+    alice: APIClient, make_todo: Callable, settings: Any
+) -> None:
+    for number in range(6):
+        make_todo(title=f"t{number}")
+    conditional.rendered_pages.clear()
+    one_page = len(alice.get("/todos/?page_size=2").content)
+    settings.TODO_LIST_PAGE_CACHE_BYTES = 2 * one_page + one_page // 2
+
+    for page in (1, 2, 3):
+        assert alice.get(f"/todos/?page_size=2&page={page}").status_code == HTTPStatus.OK
+
+    assert 0 < conditional.rendered_pages.bytes <= settings.TODO_LIST_PAGE_CACHE_BYTES
+    assert len(conditional.rendered_pages.pages) == 2
 
 
 def test_two_spellings_of_one_page_share_its_etag_but_each_keeps_its_own_links(alice: APIClient) -> None:

@@ -80,3 +80,22 @@ def test_the_failure_names_every_missing_variable_at_once():
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, JWT_ISSUER, JWT_AUDIENCE" in result.stderr
+
+
+@pytest.mark.parametrize(("value", "read"), [(None, "4194304 True"), ("0", "0 False"), ("65536", "65536 True")])
+def test_the_list_page_cache_takes_its_size_from_the_environment_and_zero_turns_it_off(value, read, monkeypatch):
+    monkeypatch.delenv("TODO_LIST_PAGE_CACHE_BYTES", raising=False)
+    env = {**PRODUCTION_ENV, "TODO_LIST_PAGE_CACHE_BYTES": value} if value is not None else PRODUCTION_ENV
+    code = "from todos.conditional import rendered_pages as p; print(p.max_bytes, p.enabled)"
+
+    result = manage("shell", "-c", code, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == read
+
+
+def test_a_negative_list_page_cache_size_stops_the_start():
+    result = manage("check", env={**PRODUCTION_ENV, "TODO_LIST_PAGE_CACHE_BYTES": "-1"})
+
+    assert result.returncode != 0
+    assert "TODO_LIST_PAGE_CACHE_BYTES" in result.stderr

@@ -166,7 +166,7 @@ class TodoListApi(TodoApi):
         if _etag_matches(request.headers.get("If-None-Match"), etag, weak=True):
             # No body to render: Django's own 304 skips DRF's rendering of an empty one.
             return HttpResponseNotModified(headers={"ETag": etag})
-        cacheable = type(request.accepted_renderer) is JSONRenderer
+        cacheable = conditional.rendered_pages.enabled and type(request.accepted_renderer) is JSONRenderer
         # Keyed by the query as sent too: two spellings of one page share the ETag, not their next and previous links.
         page_key = f"{etag} {request.META.get('QUERY_STRING', '')}"
         cached = conditional.rendered_pages.get(page_key) if cacheable else None

@@ -9,11 +9,10 @@ import hashlib
 import threading
 from collections import OrderedDict
 
+from django.conf import settings
+
 from todos.filters import TodoFilters
 
-# Rendered pages kept per process, least recently used dropped first, bounded by their bytes: a page of 100 todos
-# with long descriptions runs to a megabyte, so a count alone would not bound a worker's memory.
-RENDERED_PAGES_MAX_BYTES = 4 * 1024 * 1024
 # A page larger than this is rendered each time rather than pushing out many small ones.
 RENDERED_PAGE_MAX_BYTES = 256 * 1024
 
@@ -30,18 +29,34 @@ def list_etag(
 
 class RenderedPages:
     """Page key (its ETag and query string) -> (content type, body) of pages rendered by this process, bounded in
-    bytes; safe across threads."""
+    bytes; safe across threads.
 
-    def __init__(
-        self, max_bytes: int = RENDERED_PAGES_MAX_BYTES, page_max_bytes: int = RENDERED_PAGE_MAX_BYTES
-    ) -> None:
-        self.max_bytes = max_bytes
+    Least recently used pages are dropped first, and the bound is in bytes because a page of 100 todos with long
+    descriptions runs to a megabyte: a count alone would not bound a worker's memory. The bound is
+    settings.TODO_LIST_PAGE_CACHE_BYTES unless one is given; 0 keeps nothing.
+    """
+
+    def __init__(self, max_bytes: int | None = None, page_max_bytes: int = RENDERED_PAGE_MAX_BYTES) -> None:
+        self.configured_max_bytes = max_bytes
         self.page_max_bytes = page_max_bytes
         self.pages: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
         self.bytes = 0
         self.lock = threading.Lock()
 
+    @property
+    def max_bytes(self) -> int:
+        # Read on each use rather than at import, so the setting as it is now (a test's override included) applies.
+        if self.configured_max_bytes is not None:
+            return self.configured_max_bytes
+        return settings.TODO_LIST_PAGE_CACHE_BYTES
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_bytes > 0
+
     def get(self, key: str) -> tuple[str, bytes] | None:
+        if not self.enabled:
+            return None
         with self.lock:
             page = self.pages.get(key)
             if page is not None:
@@ -49,15 +64,15 @@ class RenderedPages:
             return page
 
     def put(self, key: str, content_type: str, body: bytes) -> None:
-        if len(body) > self.page_max_bytes:
-            return
+        max_bytes = self.max_bytes
         with self.lock:
-            previous = self.pages.pop(key, None)
-            if previous is not None:
-                self.bytes -= len(previous[1])
-            self.pages[key] = (content_type, body)
-            self.bytes += len(body)
-            while self.bytes > self.max_bytes:
+            if len(body) <= min(self.page_max_bytes, max_bytes):
+                previous = self.pages.pop(key, None)
+                if previous is not None:
+                    self.bytes -= len(previous[1])
+                self.pages[key] = (content_type, body)
+                self.bytes += len(body)
+            while self.bytes > max_bytes:
                 _, (_, dropped) = self.pages.popitem(last=False)
                 self.bytes -= len(dropped)
 

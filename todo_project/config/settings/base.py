@@ -4,6 +4,7 @@ import ipaddress
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -183,6 +184,12 @@ REST_FRAMEWORK = {
 # Scheme, host and port of the absolute URLs in bodies and headers (the gateway's public address, e.g.
 # https://todo.example.com); empty: taken from the request's Host, which a client chooses.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
+
+# Bytes of rendered list pages each worker keeps (todos.conditional), so a page asked for again before any of its
+# owner's todos changes is sent without its query and rendering; 0 keeps none: every list request renders its page.
+TODO_LIST_PAGE_CACHE_BYTES = env.int("TODO_LIST_PAGE_CACHE_BYTES", default=4 * 1024 * 1024)
+if TODO_LIST_PAGE_CACHE_BYTES < 0:
+    raise ImproperlyConfigured("TODO_LIST_PAGE_CACHE_BYTES must be 0 (no cache) or a number of bytes.")
 
 # The browsable API and its browser sign-in by cookie (todos.browser): development settings only.
 BROWSABLE_API = False
