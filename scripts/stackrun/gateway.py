@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -97,6 +98,7 @@ def render(config: StackConfig, template_dir: Path = NGINX_DIR / "templates") ->
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(render_text(template.read_text(), values, str(template.relative_to(REPO))))
     (config.nginx_dir / "temp").mkdir(parents=True, exist_ok=True)
+    check_workers_reach(config.nginx_dir / "temp")
     njs_dir = config.nginx_dir / "njs"
     if njs_dir.exists():
         shutil.rmtree(njs_dir)
@@ -108,6 +110,19 @@ def render(config: StackConfig, template_dir: Path = NGINX_DIR / "templates") ->
     main_config = config.nginx_dir / "nginx.conf"
     shutil.copyfile(NGINX_DIR / "nginx.conf", main_config)
     return main_config
+
+
+def check_workers_reach(temp_dir: Path) -> None:
+    """Started as root, nginx runs its workers as nobody, and they write the JWKS cache under temp/: every folder
+    above it must let others in, or every token check would fail for want of keys."""
+    if os.geteuid() != 0:
+        return
+    for folder in [temp_dir, *temp_dir.parents]:
+        if not folder.stat().st_mode & stat.S_IXOTH:
+            raise StackError(
+                f"{folder} is private to root, so nginx's workers (user nobody) cannot reach {temp_dir}, where they "
+                "keep the auth service's keys: put the stack's var folder (STACK_VAR_DIR) where others may enter"
+            )
 
 
 def modules_dir() -> Path:
