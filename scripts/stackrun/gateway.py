@@ -3,13 +3,21 @@
 import os
 import re
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
 from . import components
-from .config import REPO, StackConfig, StackError, say
+from .config import JWT_AUDIENCE, JWT_ISSUER, REPO, StackConfig, StackError, say
 
 NGINX_DIR = REPO / "nginx"
+# The njs module (Debian's libnginx-mod-http-js) that nginx.conf loads from modules/ under its prefix, for the
+# token check in nginx/njs/.
+NJS_MODULE = "ngx_http_js_module.so"
+NJS_PACKAGE = "libnginx-mod-http-js"
+DEFAULT_MODULES_DIR = Path("/usr/lib/nginx/modules")
+DEFAULT_USER_RATE_LIMIT = "50r/s"
+DEFAULT_USER_RATE_BURST = "100"
 TEMPLATE_SUFFIX = ".template"
 # Template values are ${UPPER_CASE}; nginx's own variables are lower case ($host, ${request_id}).
 TEMPLATE_VALUE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
@@ -40,6 +48,12 @@ def template_values(config: StackConfig) -> dict[str, str | list[str]]:
         "GATEWAY_RATE_LIMITS": config.rate_limits,
         "GATEWAY_ACCESS_LOG": str(config.log_files()["nginx-access"]),
         "GATEWAY_TEMP_DIR": str(config.nginx_dir / "temp"),
+        # What the token check expects: the values the services read.
+        "GATEWAY_JWT_ISSUER": config.environ.get("JWT_ISSUER") or JWT_ISSUER,
+        "GATEWAY_JWT_AUDIENCE": config.environ.get("JWT_AUDIENCE") or JWT_AUDIENCE,
+        "GATEWAY_JWT_LEEWAY": config.environ.get("JWT_LEEWAY") or "0",
+        "GATEWAY_USER_RATE_LIMIT": config.environ.get("GATEWAY_USER_RATE_LIMIT") or DEFAULT_USER_RATE_LIMIT,
+        "GATEWAY_USER_RATE_BURST": config.environ.get("GATEWAY_USER_RATE_BURST") or DEFAULT_USER_RATE_BURST,
     }
 
 
@@ -84,9 +98,42 @@ def render(config: StackConfig, template_dir: Path = NGINX_DIR / "templates") ->
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(render_text(template.read_text(), values, str(template.relative_to(REPO))))
     (config.nginx_dir / "temp").mkdir(parents=True, exist_ok=True)
+    check_workers_reach(config.nginx_dir / "temp")
+    njs_dir = config.nginx_dir / "njs"
+    if njs_dir.exists():
+        shutil.rmtree(njs_dir)
+    shutil.copytree(NGINX_DIR / "njs", njs_dir)
+    modules = config.nginx_dir / "modules"
+    if modules.is_symlink() or modules.exists():
+        modules.unlink()
+    modules.symlink_to(modules_dir())
     main_config = config.nginx_dir / "nginx.conf"
     shutil.copyfile(NGINX_DIR / "nginx.conf", main_config)
     return main_config
+
+
+def check_workers_reach(temp_dir: Path) -> None:
+    """Started as root, nginx runs its workers as nobody, and they write the JWKS cache under temp/: every folder
+    above it must let others in, or every token check would fail for want of keys."""
+    if os.geteuid() != 0:
+        return
+    for folder in [temp_dir, *temp_dir.parents]:
+        if not folder.stat().st_mode & stat.S_IXOTH:
+            raise StackError(
+                f"{folder} is private to root, so nginx's workers (user nobody) cannot reach {temp_dir}, where they "
+                "keep the auth service's keys: put the stack's var folder (STACK_VAR_DIR) where others may enter"
+            )
+
+
+def modules_dir() -> Path:
+    """Where this machine's nginx keeps its dynamic modules (`nginx -V`'s --modules-path; Debian's by default)."""
+    nginx = find_nginx()
+    if nginx:
+        completed = subprocess.run([nginx, "-V"], capture_output=True, text=True, check=False)
+        found = re.search(r"--modules-path=(\S+)", completed.stderr)
+        if found:
+            return Path(found.group(1))
+    return DEFAULT_MODULES_DIR
 
 
 def command_line(config: StackConfig, nginx: str, *extra: str, foreground: bool = False) -> list[str]:
@@ -121,19 +168,22 @@ def find_nginx() -> str | None:
 
 
 def ensure_nginx() -> str:
-    """Return nginx's path; install the Debian package first when it is missing and we may."""
+    """Return nginx's path; install the Debian packages (nginx, its njs module) first when missing and we may."""
     nginx = find_nginx()
-    if nginx:
+    if nginx and (modules_dir() / NJS_MODULE).exists():
         return nginx
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise StackError(
-            "nginx is not installed. Install the Debian package 'nginx' (sudo apt-get install nginx) "
-            "or your system's nginx package (1.22 or newer), then run make up again."
+            f"nginx with its njs module is not installed. Install the Debian packages 'nginx' and '{NJS_PACKAGE}' "
+            f"(sudo apt-get install nginx {NJS_PACKAGE}) or your system's nginx (1.22 or newer) and njs (0.7 or "
+            "newer), then run make up again."
         )
-    say("installing nginx (apt-get install nginx)")
+    say(f"installing nginx and its njs module (apt-get install nginx {NJS_PACKAGE})")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-q"], env=env, check=True)
-    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "nginx"], env=env, check=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "nginx", NJS_PACKAGE], env=env, check=True
+    )
     nginx = find_nginx()
     if not nginx:
         raise StackError("apt-get installed nginx, but no nginx program was found on PATH or in /usr/sbin")

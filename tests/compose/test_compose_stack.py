@@ -138,6 +138,28 @@ def test_a_user_can_neither_see_nor_change_another_users_todos(stack: ComposePro
     assert requests.get(todo_url, headers=_bearer(alice), timeout=10).json()["title"] == "Alice's"
 
 
+def test_the_gateway_container_refuses_a_forged_token_itself_with_the_services_401(stack: ComposeProject):
+    tokens = _register_and_login(stack, f"compose-forger-{uuid.uuid4().hex[:8]}")
+    header, claims, signature = tokens["access"].split(".")
+    forged = f"{header}.{claims}.{signature[::-1]}"
+    request_id = f"compose-forged-{uuid.uuid4().hex}"
+
+    refused = requests.get(
+        f"{stack.url}/todos/", headers={"Authorization": f"Bearer {forged}", "X-Request-ID": request_id}, timeout=10
+    )
+
+    assert refused.status_code == HTTPStatus.UNAUTHORIZED
+    assert refused.json() == {"detail": "Given token not valid for any token type", "code": "token_not_valid"}
+    assert refused.headers["WWW-Authenticate"] == 'Bearer realm="todos", error="invalid_token"'
+    assert requests.get(f"{stack.url}/todos/", headers=_bearer(tokens), timeout=10).status_code == HTTPStatus.OK
+    time.sleep(1.5)  # the gateway's access log is flushed every second
+    gateway_log = stack.run("logs", "--no-color", "gateway").stdout.splitlines()
+    gateway_lines = [line for line in gateway_log if request_id in line]
+    assert len(gateway_lines) == 1, gateway_lines
+    assert '"token_refusal":"signature"' in gateway_lines[0]
+    assert request_id not in stack.run("logs", "--no-color", "todo").stdout, "the forged request reached the service"
+
+
 def test_a_restarted_todo_container_keeps_the_data_in_its_named_volume(stack: ComposeProject):
     assert _journey, "the journey test made the todo this test looks for"
     started = _restart_and_report_the_start_time(stack, "todo")

@@ -265,6 +265,8 @@ def test_the_gateway_mounts_the_repository_config_read_only_and_hides_the_image_
     by_target = {mount["target"]: mount for mount in mounts(gateway)}
     assert by_target["/etc/nginx/nginx.conf"]["source"] == "../nginx/nginx.conf"
     assert by_target["/etc/nginx/templates"]["source"] == "../nginx/templates"
+    # The token check's script, imported by conf.d/token_check.conf from beside nginx.conf.
+    assert by_target["/etc/nginx/njs"]["source"] == "../nginx/njs"
     assert all(mount["read_only"] for mount in by_target.values())
     assert gateway["tmpfs"] == ["/etc/nginx/conf.d"]
 

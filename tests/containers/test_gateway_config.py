@@ -9,6 +9,8 @@ import pytest
 from container_files import REPO
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+# Debian's libnginx-mod-http-js, the njs the gateway's token check needs.
+MODULES = Path("/usr/lib/nginx/modules")
 TEMPLATES = REPO / "nginx" / "templates"
 # Folders of the nginx image that do not exist on this machine: nginx -t opens them, so the check
 # points them into its temporary prefix. Every other value is the compose file's own.
@@ -36,6 +38,9 @@ def render_like_the_image(environment: dict[str, str], destination: Path) -> Pat
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(envsubst(template.read_text(), defined))
     shutil.copyfile(REPO / "nginx" / "nginx.conf", destination / "nginx.conf")
+    # What the compose file mounts beside nginx.conf, and the image's modules/ link under its prefix.
+    shutil.copytree(REPO / "nginx" / "njs", destination / "njs")
+    (destination / "modules").symlink_to(MODULES)
     return destination
 
 
@@ -60,8 +65,8 @@ def gateway_environment(services, tmp_path) -> dict[str, str]:
 
 @pytest.fixture(autouse=True)
 def _nginx_present():
-    if not Path(NGINX).exists():
-        pytest.skip("nginx is not installed (apt-get install nginx)")
+    if not Path(NGINX).exists() or not (MODULES / "ngx_http_js_module.so").exists():
+        pytest.skip("nginx or its njs module is not installed (apt-get install nginx libnginx-mod-http-js)")
 
 
 def test_the_rendered_compose_configuration_passes_nginx_t(gateway_environment, tmp_path):
@@ -106,3 +111,13 @@ def test_upstream_names_do_not_resolve_here_so_resolving_them_at_start_would_fai
     result = nginx_test(render_like_the_image(gateway_environment, tmp_path))
     assert result.returncode != 0
     assert "host not found" in result.stderr
+
+
+def test_the_token_check_expects_the_issuer_and_audience_the_services_read(services, gateway_environment, tmp_path):
+    conf = (render_like_the_image(gateway_environment, tmp_path) / "conf.d" / "token_check.conf").read_text()
+    for name in ("JWT_ISSUER", "JWT_AUDIENCE"):
+        assert services["auth"]["environment"][name] == services["todo"]["environment"][name]
+    assert f'js_var $token_issuer "{services["auth"]["environment"]["JWT_ISSUER"]}";' in conf
+    assert f'js_var $token_audience "{services["auth"]["environment"]["JWT_AUDIENCE"]}";' in conf
+    assert f'js_var $token_leeway "{services["auth"]["environment"]["JWT_LEEWAY"]}";' in conf
+    assert "js_import token_check from njs/token_check.js;" in conf

@@ -8,10 +8,8 @@ import os
 import secrets
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from e2e_stack import (
@@ -25,6 +23,7 @@ from e2e_stack import (
     next_client_address,
     rabbitmq_vhost,
     register_and_login,
+    stack_var_dir,
 )
 from otlp_receiver import OtlpReceiver
 
@@ -35,14 +34,6 @@ def _psql(sql: str) -> None:
         check=True,
         capture_output=True,
     )
-
-
-def stack_var_dir() -> Path:
-    """A var/ folder nginx's workers can reach: run as root, they run as nobody, and pytest's tmp_path is
-    private to root, so a request body nginx buffers to a file (over 64 KiB) would be a 500."""
-    var_dir = Path(tempfile.mkdtemp(prefix="e2e-stack-"))
-    var_dir.chmod(0o755)
-    return var_dir
 
 
 @contextmanager
@@ -74,6 +65,7 @@ def _stack_on(broker_url: str, overrides: dict[str, str]) -> Iterator[Stack]:
     }
     for name in (
         *("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"),
+        *("JWT_LEEWAY", "GATEWAY_USER_RATE_LIMIT", "GATEWAY_USER_RATE_BURST"),
         *("OBSERVABILITY", "METRICS_PORT", "PROMETHEUS_PORT", "METRICS_BIND", "OTEL_EXPORTER_OTLP_ENDPOINT"),
     ):
         env.pop(name, None)
@@ -104,6 +96,13 @@ def stack() -> Iterator[Stack]:
 def unthrottled_stack() -> Iterator[Stack]:
     """A second stack without the gateway's rate limits, for the schema fuzzer's thousands of requests."""
     with _running_stack(GATEWAY_RATE_LIMITS="off") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def per_user_limited_stack() -> Iterator[Stack]:
+    """A stack whose per-user rate limit (1 request a second, a burst of 5) is far below the per-address one."""
+    with _running_stack(GATEWAY_USER_RATE_LIMIT="1r/s", GATEWAY_USER_RATE_BURST="5") as running:
         yield running
 
 

@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -63,6 +64,15 @@ def free_port_run(length: int) -> int:
                 continue
         return first
     raise RuntimeError(f"no run of {length} free ports found")
+
+
+def stack_var_dir() -> Path:
+    """A var/ folder nginx's workers can reach: run as root, they run as nobody, and pytest's tmp_path is
+    private to root, so a request body nginx buffers to a file (over 64 KiB) would be a 500, and the gateway could
+    not keep the auth service's keys for its token check."""
+    var_dir = Path(tempfile.mkdtemp(prefix="e2e-stack-"))
+    var_dir.chmod(0o755)
+    return var_dir
 
 
 def next_client_address() -> str:

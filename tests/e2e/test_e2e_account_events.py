@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -9,7 +10,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from http import HTTPStatus
-from pathlib import Path
 
 import pytest
 from e2e_stack import (
@@ -22,6 +22,7 @@ from e2e_stack import (
     next_client_address,
     rabbitmq_vhost,
     register_and_login,
+    stack_var_dir,
     wait_for,
 )
 
@@ -230,11 +231,13 @@ def test_a_relay_killed_between_publishing_and_marking_sends_again_and_the_consu
 
 
 @pytest.fixture
-def sqlite_stack(tmp_path: Path) -> Iterator[Stack]:
+def sqlite_stack() -> Iterator[Stack]:
     """A second stack on the embedded SQLite default (make up's), its broker at a port where nothing listens."""
     gateway_port, auth_port, todo_port, closed_port = free_ports(4)
+    # Not pytest's tmp_path, which is private to root: nginx's workers must reach the stack's folder.
+    var_dir = stack_var_dir()
     env = os.environ | {
-        "STACK_VAR_DIR": str(tmp_path / "stack"),
+        "STACK_VAR_DIR": str(var_dir),
         "GATEWAY_PORT": str(gateway_port),
         "AUTH_PORT": str(auth_port),
         "TODO_PORT": str(todo_port),
@@ -243,11 +246,12 @@ def sqlite_stack(tmp_path: Path) -> Iterator[Stack]:
     }
     for name in ("AUTH_DATABASE_URL", "TODO_DATABASE_URL", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE"):
         env.pop(name, None)
-    stack = Stack(url=f"http://127.0.0.1:{gateway_port}", var_dir=tmp_path / "stack", env=env)
+    stack = Stack(url=f"http://127.0.0.1:{gateway_port}", var_dir=var_dir, env=env)
     try:
         yield stack
     finally:
         stack.run("down", check=False)
+        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def test_with_the_broker_unreachable_a_deletion_still_answers_and_the_todos_go_once_the_broker_is_back(sqlite_stack):

@@ -8,7 +8,7 @@ import time
 from http import HTTPStatus
 from pathlib import Path
 
-from e2e_stack import register_and_login
+from e2e_stack import register_and_login, wait_for
 
 
 def token_kid(token: str) -> str:
@@ -73,6 +73,12 @@ def test_tokens_from_before_and_after_a_key_rotation_both_work_at_the_todo_servi
         time.sleep(0.5)
 
     assert token_kid(after) != token_kid(before), "new tokens are signed with the new key"
+    # The gateway's token check fetches the keys again for a kid it has not seen, at most once per 10 s.
+    assert wait_for(
+        lambda: client.get("/todos/", headers={"Authorization": f"Bearer {after}"}).status_code == HTTPStatus.OK,
+        timeout=15,
+        interval=1,
+    )
     for token in (before, after):
         response = client.get("/todos/", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == HTTPStatus.OK, response.text

@@ -163,6 +163,32 @@ def test_every_nginx_template_is_mounted_where_the_image_renders_it(rendered):
         assert config_map["data"][item["key"]] == (templates / item["path"]).read_text(), item["path"]
 
 
+def test_the_token_check_script_is_mounted_beside_nginx_conf(rendered):
+    gateway = next(obj for obj in rendered["dev"] if name_of(obj) == "Deployment/gateway")
+    pod = gateway["spec"]["template"]["spec"]
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "nginx-njs")
+    assert mount["mountPath"] == "/etc/nginx/njs"
+    volume = next(v for v in pod["volumes"] if v["name"] == "nginx-njs")
+    config_map = next(obj for obj in rendered["dev"] if obj["metadata"]["name"] == volume["configMap"]["name"])
+    scripts = REPO / "nginx" / "njs"
+    assert {item["path"] for item in volume["configMap"]["items"]} == {path.name for path in scripts.glob("*.js")}
+    for item in volume["configMap"]["items"]:
+        assert config_map["data"][item["key"]] == (scripts / item["path"]).read_text(), item["path"]
+
+
+def test_the_gateway_expects_the_issuer_and_audience_of_the_auth_services_config(rendered):
+    gateway = next(obj for obj in rendered["dev"] if name_of(obj) == "Deployment/gateway")
+    env = {entry["name"]: entry for entry in gateway["spec"]["template"]["spec"]["containers"][0]["env"]}
+    auth_config = next(
+        obj["metadata"]["name"]
+        for obj in rendered["dev"]
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"].startswith("auth-config")
+    )
+    for name in ("JWT_ISSUER", "JWT_AUDIENCE", "JWT_LEEWAY"):
+        reference = env[f"GATEWAY_{name}"]["valueFrom"]["configMapKeyRef"]
+        assert reference == {"name": auth_config, "key": name}
+
+
 def test_the_gateway_sets_every_variable_its_templates_use(rendered):
     gateway = next(obj for obj in rendered["dev"] if name_of(obj) == "Deployment/gateway")
     env = {entry["name"] for entry in gateway["spec"]["template"]["spec"]["containers"][0]["env"]}

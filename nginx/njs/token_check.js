@@ -1,0 +1,193 @@
+// Bearer access tokens checked at the gateway, before any request reaches a service (docs/architecture.md,
+// "Tokens checked at the gateway"). Written for njs 0.7 (Debian 12's libnginx-mod-http-js), which keeps no state
+// between requests: the auth service's JWKS comes through a subrequest to a proxy_cache'd internal location.
+//
+// verify (js_content of an authenticated route): a valid RS256 access token sets $token_sub and goes on to the
+// route's $token_verified_location, whose limit_req counts the verified subject and the address; a request without
+// an Authorization header goes on, unverified, to $token_absent_location, for the service to answer (its 401, or the
+// development browsable API's cookie sign-in); anything else goes to @token_refused, the gateway's own 401.
+
+const ALGORITHM = 'RS256';
+const SIGNATURE = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+const BEARER = /^Bearer +([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
+// The subject the todo service stores as the owner id (todos/authentication.py VALID_OWNER_ID).
+const SUBJECT = /^[\x21-\x7e]{1,64}$/;
+const JWKS = '/_gateway/jwks';
+const JWKS_REFETCH = '/_gateway/jwks-refetch';
+// An RSA public key's SubjectPublicKeyInfo: the rsaEncryption algorithm identifier, then the key as a bit string.
+const RSA_ALGORITHM_IDENTIFIER = [0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
+
+function derLength(length) {
+    if (length < 0x80) {
+        return [length];
+    }
+    if (length < 0x100) {
+        return [0x81, length];
+    }
+    return [0x82, length >> 8, length & 0xff];
+}
+
+function derElement(tag, content) {
+    return Buffer.concat([Buffer.from([tag].concat(derLength(content.length))), content]);
+}
+
+function derUnsignedInteger(bytes) {
+    let start = 0;
+    while (start < bytes.length - 1 && bytes[start] === 0) {
+        start++;
+    }
+    const magnitude = bytes.slice(start);
+    return derElement(0x02, magnitude[0] & 0x80 ? Buffer.concat([Buffer.from([0]), magnitude]) : magnitude);
+}
+
+// njs 0.7.9's crypto.subtle.importKey takes spki and pkcs8, not jwk (0.7.10): build the SPKI from n and e.
+function spkiFromJwk(jwk) {
+    const rsaPublicKey = derElement(
+        0x30,
+        Buffer.concat([
+            derUnsignedInteger(Buffer.from(jwk.n, 'base64url')),
+            derUnsignedInteger(Buffer.from(jwk.e, 'base64url')),
+        ])
+    );
+    const bitString = derElement(0x03, Buffer.concat([Buffer.from([0]), rsaPublicKey]));
+    return derElement(0x30, Buffer.concat([Buffer.from(RSA_ALGORITHM_IDENTIFIER), bitString]));
+}
+
+function decodeJson(segment) {
+    try {
+        const value = JSON.parse(Buffer.from(segment, 'base64url').toString());
+        return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null;
+    } catch (e) {
+        return null;
+    }
+}
+
+function isBase64url(text) {
+    return typeof text === 'string' && /^[A-Za-z0-9_-]+$/.test(text);
+}
+
+// The JWK of kid from a JWKS location, or null (the auth service unreachable counts as an unknown key).
+async function findKey(r, location, kid) {
+    const reply = await r.subrequest(location, { method: 'GET' });
+    if (reply.status !== 200) {
+        r.warn(`token check: ${location} answered ${reply.status}`);
+        return null;
+    }
+    let keys;
+    try {
+        keys = JSON.parse(reply.responseBody).keys;
+    } catch (e) {
+        r.warn(`token check: ${location} is not a JWKS`);
+        return null;
+    }
+    if (!Array.isArray(keys)) {
+        return null;
+    }
+    const found = keys.find((key) => key && key.kid === kid && key.kty === 'RSA');
+    return found && isBase64url(found.n) && isBase64url(found.e) ? found : null;
+}
+
+function audienceMatches(audience, expected) {
+    return Array.isArray(audience) ? audience.indexOf(expected) !== -1 : audience === expected;
+}
+
+// Why the claims are refused, or '' when they are acceptable.
+function claimsRefusal(r, claims) {
+    const now = Date.now() / 1000;
+    const leeway = Number(r.variables.token_leeway) || 0;
+    if (typeof claims.exp !== 'number' || claims.exp + leeway <= now) {
+        return 'expired';
+    }
+    if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf - leeway > now)) {
+        return 'not_yet_valid';
+    }
+    if (claims.iss !== r.variables.token_issuer) {
+        return 'issuer';
+    }
+    if (!audienceMatches(claims.aud, r.variables.token_audience)) {
+        return 'audience';
+    }
+    if (claims.token_type !== 'access') {
+        return 'wrong_type';
+    }
+    if (typeof claims.sub !== 'string' || !SUBJECT.test(claims.sub) || typeof claims.jti !== 'string') {
+        return 'no_subject';
+    }
+    return '';
+}
+
+// Why the token is refused, or '' with r.variables.token_sub set to its verified subject.
+async function tokenRefusal(r, match) {
+    const header = decodeJson(match[1]);
+    const claims = decodeJson(match[2]);
+    if (!header || !claims) {
+        return 'malformed';
+    }
+    // Checked before any key lookup, so a forged header (alg none, HS256) never costs a JWKS fetch.
+    if (header.alg !== ALGORITHM) {
+        return 'algorithm';
+    }
+    if (typeof header.kid !== 'string' || !header.kid || header.kid.length > 100) {
+        return 'no_key_id';
+    }
+    // Claims first: an expired or foreign token costs no signature check and no fetch.
+    const refusal = claimsRefusal(r, claims);
+    if (refusal) {
+        return refusal;
+    }
+    // An unknown kid asks once more, from a location whose cache is the refetch floor: a flood of unknown kids
+    // costs the auth service at most one JWKS request per floor.
+    const jwk = (await findKey(r, JWKS, header.kid)) || (await findKey(r, JWKS_REFETCH, header.kid));
+    if (!jwk) {
+        return 'unknown_key';
+    }
+    let valid;
+    try {
+        const key = await crypto.subtle.importKey('spki', spkiFromJwk(jwk), SIGNATURE, false, ['verify']);
+        valid = await crypto.subtle.verify(
+            SIGNATURE,
+            key,
+            Buffer.from(match[3], 'base64url'),
+            Buffer.from(`${match[1]}.${match[2]}`)
+        );
+    } catch (e) {
+        r.warn(`token check: key ${header.kid} unusable: ${e}`);
+        return 'unknown_key';
+    }
+    if (!valid) {
+        return 'signature';
+    }
+    r.variables.token_sub = claims.sub;
+    return '';
+}
+
+async function verify(r) {
+    const authorization = r.headersIn.Authorization;
+    if (authorization === undefined) {
+        r.internalRedirect(r.variables.token_absent_location);
+        return;
+    }
+    const match = BEARER.exec(authorization);
+    const refusal = match ? await tokenRefusal(r, match) : 'malformed';
+    if (refusal) {
+        r.variables.token_refusal = refusal;
+        r.internalRedirect('@token_refused');
+        return;
+    }
+    r.internalRedirect(r.variables.token_verified_location);
+}
+
+// The services' own answer to a refused token: the same body, the same RFC 6750 challenge.
+function refuse(r) {
+    r.headersOut['Content-Type'] = 'application/json';
+    r.headersOut['WWW-Authenticate'] = r.variables.token_challenge;
+    r.return(
+        401,
+        JSON.stringify({
+            detail: 'Given token not valid for any token type',
+            code: 'token_not_valid',
+        }) + '\n'
+    );
+}
+
+export default { verify, refuse };

@@ -1,0 +1,250 @@
+"""The gateway checks bearer access tokens (nginx/njs/token_check.js) before a request reaches a service."""
+
+import time
+import uuid
+from collections.abc import Callable
+from http import HTTPStatus
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from e2e_stack import ALLOWED_ORIGIN, Client, Stack, User, register_and_login, wait_for
+from forged_tokens import (
+    access_claims,
+    decode_part,
+    hs256,
+    rs256,
+    stack_signing_key,
+    stranger_key,
+    unsigned,
+)
+
+REFUSED_BODY = {"detail": "Given token not valid for any token type", "code": "token_not_valid"}
+TODOS_CHALLENGE = 'Bearer realm="todos", error="invalid_token"'
+# The auth service's own challenge (SimpleJWT's JWTAuthentication).
+AUTH_CHALLENGE = 'Bearer realm="api"'
+
+
+def _stack_key_token(stack: Stack, user: User, **changes) -> str:
+    kid, key = stack_signing_key(stack.var_dir)
+    return rs256({"kid": kid}, access_claims(user.access, **changes), key)
+
+
+def _forgeries(stack: Stack, user: User) -> dict[str, Callable[[], str]]:
+    """Every way a token can be wrong, each otherwise as good as the user's own."""
+    kid = decode_part(user.access, 0)["kid"]
+    claims = access_claims(user.access)
+    return {
+        "expired": lambda: _stack_key_token(stack, user, exp=int(time.time()) - 60),
+        "wrong signature": lambda: rs256({"kid": kid}, claims, stranger_key()),
+        "alg none": lambda: unsigned({"kid": kid}, claims),
+        "alg none with a signature": lambda: unsigned({"kid": kid}, claims) + "c2lnbmF0dXJl",
+        "HS256 with the public key as secret": lambda: hs256(
+            {"kid": kid},
+            claims,
+            stack_signing_key(stack.var_dir)[1]
+            .public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+        ),
+        "wrong issuer": lambda: _stack_key_token(stack, user, iss="someone-else"),
+        "wrong audience": lambda: _stack_key_token(stack, user, aud="another-api"),
+        "refresh token as access token": lambda: user.refresh,
+        "access type claim missing": lambda: _stack_key_token(stack, user, token_type="refresh"),
+        "unknown kid": lambda: rs256({"kid": uuid.uuid4().hex}, claims, stranger_key()),
+        "no kid": lambda: rs256({}, claims, stack_signing_key(stack.var_dir)[1]),
+        "malformed": lambda: "not-a-token",
+        "three garbage segments": lambda: "e30.bm90IGpzb24.c2ln",
+    }
+
+
+FORGERIES = [
+    "expired",
+    "wrong signature",
+    "alg none",
+    "alg none with a signature",
+    "HS256 with the public key as secret",
+    "wrong issuer",
+    "wrong audience",
+    "refresh token as access token",
+    "access type claim missing",
+    "unknown kid",
+    "no kid",
+    "malformed",
+    "three garbage segments",
+]
+
+
+def _assert_refused_by_the_gateway(stack: Stack, response, request_id: str, service: str, challenge: str) -> None:
+    assert response.status_code == HTTPStatus.UNAUTHORIZED, response.text
+    assert response.json() == REFUSED_BODY
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["WWW-Authenticate"] == challenge
+    assert response.raw.headers.getlist("Access-Control-Allow-Origin") == [ALLOWED_ORIGIN]
+    gateway_lines = stack.wait_for_log("nginx-access", request_id)
+    assert gateway_lines, "the gateway logged the request"
+    assert gateway_lines[0]["upstream_addr"] == "", gateway_lines
+    assert gateway_lines[0]["token_refusal"], gateway_lines
+    # The JWKS the check may fetch carries the request's id; nothing else of it reaches the service.
+    reached = [line for line in stack.log_lines(service) if line.get("request_id") == request_id]
+    assert [line for line in reached if "jwks" not in line.get("path", "")] == []
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+def test_a_bad_token_gets_the_services_401_from_the_gateway_and_never_reaches_the_todo_service(
+    stack, client, user, forgery
+):
+    token = _forgeries(stack, user)[forgery]()
+    request_id = f"forged-{uuid.uuid4().hex}"
+    response = client.get(
+        "/todos/",
+        headers={"Authorization": f"Bearer {token}", "X-Request-ID": request_id, "Origin": ALLOWED_ORIGIN},
+    )
+
+    _assert_refused_by_the_gateway(stack, response, request_id, "todo", TODOS_CHALLENGE)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/auth/me/"),
+        ("DELETE", "/auth/me"),
+        ("GET", "/auth/sessions/"),
+        ("POST", "/auth/logout/"),
+        ("POST", "/auth/password/"),
+        ("DELETE", f"/auth/sessions/{uuid.uuid4()}/"),
+    ],
+)
+def test_a_bad_token_on_an_authenticated_auth_endpoint_is_refused_by_the_gateway(stack, client, user, method, path):
+    token = _forgeries(stack, user)["expired"]()
+    request_id = f"forged-{uuid.uuid4().hex}"
+    response = client.request(
+        method,
+        path,
+        json={},
+        headers={"Authorization": f"Bearer {token}", "X-Request-ID": request_id, "Origin": ALLOWED_ORIGIN},
+    )
+
+    _assert_refused_by_the_gateway(stack, response, request_id, "auth", AUTH_CHALLENGE)
+
+
+@pytest.mark.parametrize("path", ["/todos", f"/todos/{uuid.uuid4()}/", f"/todos/{uuid.uuid4()}"])
+def test_every_todo_route_is_checked_with_or_without_its_trailing_slash(stack, client, user, path):
+    response = client.get(path, headers={"Authorization": "Bearer not-a-token"})
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.headers["WWW-Authenticate"] == TODOS_CHALLENGE
+
+
+def test_a_non_bearer_authorization_header_is_refused_by_the_gateway(client):
+    response = client.get("/todos/", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json() == REFUSED_BODY
+
+
+def test_a_request_without_a_token_is_answered_by_the_service_itself(stack, client):
+    request_id = f"anonymous-{uuid.uuid4().hex}"
+    response = client.get("/todos/", headers={"X-Request-ID": request_id})
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="todos"'
+    assert stack.wait_for_log("todo", request_id), "the todo service answered"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/auth/.well-known/jwks.json", HTTPStatus.OK),
+        ("GET", "/auth/health/", HTTPStatus.OK),
+        ("GET", "/todos/health/", HTTPStatus.OK),
+        ("GET", "/auth/schema/", HTTPStatus.OK),
+        ("POST", "/auth/login/", HTTPStatus.BAD_REQUEST),
+        ("POST", "/auth/register/", HTTPStatus.BAD_REQUEST),
+        ("POST", "/auth/refresh/", HTTPStatus.BAD_REQUEST),
+    ],
+)
+def test_public_endpoints_ignore_the_authorization_header(client, method, path, expected):
+    response = client.request(method, path, json={}, headers={"Authorization": "Bearer not-a-token"})
+
+    assert response.status_code == expected, response.text
+
+
+def test_a_valid_token_passes_the_gateway_and_the_service_still_verifies_it(stack, client, user):
+    request_id = f"honest-{uuid.uuid4().hex}"
+    created = client.post("/todos/", json={"title": "checked twice"}, headers={**user.auth, "X-Request-ID": request_id})
+
+    assert created.status_code == HTTPStatus.CREATED, created.text
+    assert stack.wait_for_log("todo", request_id), "the todo service served it"
+    assert client.get("/auth/me/", headers=user.auth).json()["username"] == user.username
+
+
+def test_a_flood_of_unknown_kids_costs_the_auth_service_at_most_a_jwks_fetch_per_refetch_floor(stack, client, user):
+    claims = access_claims(user.access)
+    request_ids = [f"unknown-kid-{uuid.uuid4().hex}" for _ in range(30)]
+    key = stranger_key()
+    for request_id in request_ids:
+        token = rs256({"kid": uuid.uuid4().hex}, claims, key)
+        response = client.get("/todos/", headers={"Authorization": f"Bearer {token}", "X-Request-ID": request_id})
+        assert response.status_code == HTTPStatus.UNAUTHORIZED
+
+    assert stack.wait_for_log("nginx-access", request_ids[-1])
+    fetches = [line for line in stack.log_lines("auth") if line.get("request_id") in request_ids]
+    # One refetch per 10 s floor, and at most one of the one-minute copy besides; the requests took far less than 10 s.
+    assert len(fetches) <= 2, fetches
+
+
+def test_a_key_rotation_is_picked_up_by_the_gateway(stack, client, user):
+    before = user.access
+    rotated = stack.run("manage", "--service", "auth", "--", "signing_keys", "rotate")
+    assert rotated.returncode == 0
+    fresh: list[str] = []
+
+    def signed_with_the_new_key() -> bool:
+        fresh[:] = [register_and_login(client).access]
+        return decode_part(fresh[0], 0)["kid"] != decode_part(before, 0)["kid"]
+
+    assert wait_for(signed_with_the_new_key, timeout=15, interval=0.5), "the auth service signs with the new key"
+    # A kid the gateway has not seen is fetched again at most once per 10 s floor.
+    assert wait_for(
+        lambda: client.get("/todos/", headers={"Authorization": f"Bearer {fresh[0]}"}).status_code == HTTPStatus.OK,
+        timeout=15,
+        interval=1,
+    ), "a token signed with the new key passes the gateway"
+    assert client.get("/todos/", headers={"Authorization": f"Bearer {before}"}).status_code == HTTPStatus.OK
+
+
+def test_a_forged_token_with_another_users_sub_never_spends_that_users_budget(per_user_limited_stack):
+    stack = per_user_limited_stack
+    victim_client = Client(stack.url, "127.0.9.1")
+    forger_client = Client(stack.url, "127.0.9.2")
+    victim = register_and_login(victim_client)
+    forged = rs256({"kid": decode_part(victim.access, 0)["kid"]}, access_claims(victim.access), stranger_key())
+
+    forged_statuses = [
+        forger_client.get("/todos/", headers={"Authorization": f"Bearer {forged}"}).status_code for _ in range(20)
+    ]
+    victim_statuses = [victim_client.get("/todos/", headers=victim.auth).status_code for _ in range(5)]
+
+    assert set(forged_statuses) == {HTTPStatus.UNAUTHORIZED}
+    assert victim_statuses == [HTTPStatus.OK] * 5, "the victim's burst of 5 is whole"
+
+
+def test_many_users_behind_one_address_each_get_their_own_budget(per_user_limited_stack):
+    stack = per_user_limited_stack
+    client = Client(stack.url, "127.0.9.3")
+    users = [register_and_login(client) for _ in range(4)]
+
+    statuses = {
+        user.username: [client.get("/todos/", headers=user.auth).status_code for _ in range(9)] for user in users
+    }
+
+    for user_statuses in statuses.values():
+        # Each user's burst of 5 (and a refill or two) passes, then the user alone is refused.
+        assert user_statuses[:5] == [HTTPStatus.OK] * 5, statuses
+        assert HTTPStatus.TOO_MANY_REQUESTS in user_statuses, statuses
+    limited = client.get("/todos/", headers=users[0].auth)
+    assert limited.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert limited.json()["detail"].startswith("Too many requests")
+    assert int(limited.headers["Retry-After"]) >= 1
+    # The address itself is far from its limit: a new user from it is served.
+    assert client.get("/todos/", headers=register_and_login(client).auth).status_code == HTTPStatus.OK
