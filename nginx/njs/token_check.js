@@ -1,8 +1,9 @@
 // Bearer access tokens checked at the gateway, before any request reaches a service (docs/architecture.md,
 // "Tokens checked at the gateway"). Written for njs 0.7 (Debian 12's libnginx-mod-http-js), which keeps no state
-// between requests: the auth service's JWKS comes through a subrequest to a proxy_cache'd internal location.
+// between requests: nginx's proxy cache keeps both the auth service's JWKS and each verified token's verdict.
 //
-// verify (js_content of an authenticated route): a valid RS256 access token sets $token_sub and goes on to the
+// verify (js_content of an authenticated route): a valid RS256 access token (verified by check, in the gateway's
+// loopback verifier, and its verdict cached) sets $token_sub and goes on to the
 // route's $token_verified_location, whose limit_req counts the verified subject and the address; a request without
 // an Authorization header goes on, unverified, to $token_absent_location, for the service to answer (its 401, or the
 // development browsable API's cookie sign-in); anything else goes to @token_refused, the gateway's own 401.
@@ -161,20 +162,48 @@ async function tokenRefusal(r, match) {
     return '';
 }
 
+// The gateway's side (js_content of an authenticated route): the verdict comes from the cached /_gateway/token
+// subrequest, so a token seen in the last minute costs no signature check.
 async function verify(r) {
     const authorization = r.headersIn.Authorization;
     if (authorization === undefined) {
         r.internalRedirect(r.variables.token_absent_location);
         return;
     }
-    const match = BEARER.exec(authorization);
-    const refusal = match ? await tokenRefusal(r, match) : 'malformed';
-    if (refusal) {
-        r.variables.token_refusal = refusal;
+    if (!BEARER.test(authorization)) {
+        r.variables.token_refusal = 'malformed';
         r.internalRedirect('@token_refused');
         return;
     }
-    r.internalRedirect(r.variables.token_verified_location);
+    const verdict = await r.subrequest('/_gateway/token', { method: 'GET' });
+    if (verdict.status === 200) {
+        r.variables.token_sub = verdict.responseBody;
+        r.internalRedirect(r.variables.token_verified_location);
+    } else if (verdict.status === 401) {
+        r.variables.token_refusal = verdict.responseBody || 'refused';
+        r.internalRedirect('@token_refused');
+    } else {
+        r.warn(`token check: the verifier answered ${verdict.status}`);
+        r.variables.token_refusal = 'check_unavailable';
+        r.internalRedirect('@token_unavailable');
+    }
+}
+
+// The verifier's side (js_content of /_gateway/token-check, asked only through that cached subrequest): 200 with
+// the verified subject, cacheable until the token expires (at most the location's minute), or 401 with the reason.
+async function check(r) {
+    const match = BEARER.exec(r.headersIn.Authorization || '');
+    const refusal = match ? await tokenRefusal(r, match) : 'malformed';
+    r.headersOut['Content-Type'] = 'text/plain';
+    if (refusal) {
+        r.return(401, refusal);
+        return;
+    }
+    const claims = decodeJson(match[2]);
+    const lifetime = Math.floor(claims.exp - Date.now() / 1000);
+    // X-Accel-Expires tells nginx's cache how long to keep the verdict: never past the token's own expiry.
+    r.headersOut['X-Accel-Expires'] = String(Math.max(0, Math.min(60, lifetime)));
+    r.return(200, claims.sub);
 }
 
 // The services' own answer to a refused token: the same body, the same RFC 6750 challenge.
@@ -190,4 +219,4 @@ function refuse(r) {
     );
 }
 
-export default { verify, refuse };
+export default { verify, check, refuse };

@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
 from pathlib import Path
@@ -31,6 +32,13 @@ def upstream_servers(config: StackConfig, service: str) -> list[str]:
     return [f"127.0.0.1:{instance.port(config)}" for instance in components.http_instances(config, service)]
 
 
+def free_loopback_port() -> int:
+    """A loopback port nothing listens on now (the token verifier's, unless GATEWAY_VERIFIER_PORT names one)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def template_values(config: StackConfig) -> dict[str, str | list[str]]:
     """The value of every template variable for the local stack (the table in docs/gateway.md).
 
@@ -52,6 +60,8 @@ def template_values(config: StackConfig) -> dict[str, str | list[str]]:
         "GATEWAY_JWT_ISSUER": config.environ.get("JWT_ISSUER") or JWT_ISSUER,
         "GATEWAY_JWT_AUDIENCE": config.environ.get("JWT_AUDIENCE") or JWT_AUDIENCE,
         "GATEWAY_JWT_LEEWAY": config.environ.get("JWT_LEEWAY") or "0",
+        # The gateway's own token verifier, on loopback (token_check.conf): any free port will do.
+        "GATEWAY_VERIFIER_PORT": config.environ.get("GATEWAY_VERIFIER_PORT") or str(free_loopback_port()),
         "GATEWAY_USER_RATE_LIMIT": config.environ.get("GATEWAY_USER_RATE_LIMIT") or DEFAULT_USER_RATE_LIMIT,
         "GATEWAY_USER_RATE_BURST": config.environ.get("GATEWAY_USER_RATE_BURST") or DEFAULT_USER_RATE_BURST,
     }
