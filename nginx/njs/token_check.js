@@ -8,6 +8,8 @@
 // an Authorization header goes on, unverified, to $token_absent_location, for the service to answer (its 401, or the
 // development browsable API's cookie sign-in); anything else goes to @token_refused, the gateway's own 401.
 
+import hashes from 'crypto';
+
 const ALGORITHM = 'RS256';
 const SIGNATURE = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
 const BEARER = /^Bearer +([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
@@ -219,4 +221,10 @@ function refuse(r) {
     );
 }
 
-export default { verify, check, refuse };
+// The verified-token cache's key: a digest, so that nginx's cache files (which hold their key in the clear) never
+// hold a token someone could use.
+function cacheKey(r) {
+    return hashes.createHash('sha256').update(r.headersIn.Authorization || '').digest('hex');
+}
+
+export default { verify, check, refuse, cacheKey };

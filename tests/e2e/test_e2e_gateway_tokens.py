@@ -178,6 +178,15 @@ def test_a_valid_token_passes_the_gateway_and_the_service_still_verifies_it(stac
     assert client.get("/auth/me/", headers=user.auth).json()["username"] == user.username
 
 
+def test_the_gateways_verified_token_cache_never_writes_a_token_to_disk(stack, client, user):
+    assert client.get("/todos/", headers=user.auth).status_code == HTTPStatus.OK
+    assert client.get("/todos/", headers=user.auth).status_code == HTTPStatus.OK
+
+    cache_files = [path for path in (stack.var_dir / "nginx" / "temp" / "tokens").rglob("*") if path.is_file()]
+    assert cache_files, "the verdict was cached"
+    assert not [path for path in cache_files if user.access.encode() in path.read_bytes()]
+
+
 def test_a_flood_of_unknown_kids_costs_the_auth_service_at_most_a_jwks_fetch_per_refetch_floor(stack, client, user):
     claims = access_claims(user.access)
     request_ids = [f"unknown-kid-{uuid.uuid4().hex}" for _ in range(30)]
