@@ -1,13 +1,18 @@
 """The gateway checks bearer access tokens (nginx/njs/token_check.js) before a request reaches a service."""
 
+import contextlib
+import os
+import re
+import signal
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http import HTTPStatus
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from e2e_stack import ALLOWED_ORIGIN, Client, Stack, User, register_and_login, wait_for
+from e2e_stack import ALLOWED_ORIGIN, Client, Stack, User, free_ports, register_and_login, wait_for
 from forged_tokens import (
     access_claims,
     decode_part,
@@ -139,6 +144,108 @@ def test_a_non_bearer_authorization_header_is_refused_by_the_gateway(client):
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert response.json() == REFUSED_BODY
+
+
+def test_a_non_bearer_authorization_header_is_refused_without_asking_the_verifier_and_logged_as_malformed(
+    stack, client
+):
+    request_id = f"basic-{uuid.uuid4().hex}"
+    response = client.get("/todos/", headers={"Authorization": "Basic dXNlcjpwYXNz", "X-Request-ID": request_id})
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.headers["WWW-Authenticate"] == TODOS_CHALLENGE
+    assert [line["token_refusal"] for line in stack.wait_for_log("nginx-access", request_id)] == ["malformed"]
+
+
+def test_a_refused_token_is_logged_with_the_verifiers_reason(stack, client, user):
+    request_id = f"expired-{uuid.uuid4().hex}"
+    token = _forgeries(stack, user)["expired"]()
+    response = client.get("/todos/", headers={"Authorization": f"Bearer {token}", "X-Request-ID": request_id})
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert [line["token_refusal"] for line in stack.wait_for_log("nginx-access", request_id)] == ["expired"]
+
+
+def _gateway_workers(master: int) -> set[int]:
+    """nginx's worker processes (not its cache manager and loader)."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    workers = set()
+    for pid in children:
+        with contextlib.suppress(OSError):
+            if b"worker process" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                workers.add(int(pid))
+    return workers
+
+
+def _reload_gateway(stack: Stack) -> None:
+    """SIGHUP nginx and wait until only workers with the new configuration are left: an old one still serving a
+    kept-alive connection would answer with the old configuration."""
+    master = stack.pid("nginx")
+    before = _gateway_workers(master)
+    for _ in range(3):
+        os.kill(master, signal.SIGHUP)
+        if wait_for(lambda: not _gateway_workers(master) & before, timeout=5, interval=0.1):
+            return
+    pytest.fail("nginx did not reload")
+
+
+@contextlib.contextmanager
+def _verifier_unreachable(stack: Stack) -> Iterator[None]:
+    """Point the gateway's verifier upstream at a closed port (the rendered token_check.conf), reload nginx, and put
+    it back afterwards, reloading again."""
+    conf = stack.var_dir / "nginx" / "conf.d" / "token_check.conf"
+    original = conf.read_text()
+    closed_port = free_ports(1)[0]
+    changed = re.sub(
+        r"(upstream gateway_token_check \{\s*server 127\.0\.0\.1:)\d+", rf"\g<1>{closed_port}", original, count=1
+    )
+    assert changed != original, "the verifier's upstream is in token_check.conf"
+    conf.write_text(changed)
+    _reload_gateway(stack)
+    try:
+        yield
+    finally:
+        conf.write_text(original)
+        _reload_gateway(stack)
+
+
+def test_a_new_token_gets_a_json_503_while_the_verifier_cannot_be_asked_and_a_verified_one_still_passes(
+    stack, client, user
+):
+    assert client.get("/todos/", headers=user.auth).status_code == HTTPStatus.OK, "the verdict is cached"
+    newcomer = register_and_login(client)
+
+    with _verifier_unreachable(stack):
+        answers: list = []
+
+        def refused_as_unavailable() -> bool:
+            answers[:] = [client.get("/todos/", headers=newcomer.auth)]
+            return answers[0].status_code == HTTPStatus.SERVICE_UNAVAILABLE
+
+        assert wait_for(refused_as_unavailable, timeout=10, interval=0.3), answers[0].text
+        assert answers[0].headers["Content-Type"] == "application/json"
+        assert "detail" in answers[0].json()
+        assert client.get("/todos/", headers=user.auth).status_code == HTTPStatus.OK
+        assert client.get("/todos/", headers={"Authorization": "Bearer not-a-token"}).status_code == (
+            HTTPStatus.SERVICE_UNAVAILABLE
+        )
+        assert client.get("/todos/").status_code == HTTPStatus.UNAUTHORIZED, "no token: the service answers"
+
+    assert wait_for(
+        lambda: client.get("/todos/", headers=newcomer.auth).status_code == HTTPStatus.OK, timeout=10, interval=0.3
+    )
+
+
+def test_the_token_check_leaves_no_warning_in_the_gateways_error_log(stack, client, user):
+    client.get("/todos/", headers=user.auth)
+    client.get("/todos/", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    client.get("/todos/", headers={"Authorization": "Bearer not-a-token"})
+    client.get("/todos/")
+    time.sleep(0.5)
+
+    error_log = (stack.var_dir / "log" / "nginx-error.log").read_text(errors="replace")
+    assert "uninitialized" not in error_log
+    assert "auth request unexpected status" not in error_log
 
 
 def test_a_request_without_a_token_is_answered_by_the_service_itself(stack, client):
