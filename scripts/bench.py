@@ -58,6 +58,13 @@ FLOOR_WORKERS = 2
 FIXED_RATE_WORKERS = 8
 FIXED_RATE_PER_WORKER = 50
 FIXED_RATE_SCENARIOS = ("list", "list_304", "floor", "list_rendered")
+# Measured by turns (each scenario's run, then the next's, round after round, the order rotating), so that the
+# machine's drift over minutes, which on a shared machine moves every rate by tens of percent, falls on all of
+# them alike and their ratios stay fair: the list group, whose ratios are issue 14's targets.
+INTERLEAVED_SCENARIOS = ("list", "list_direct", "list_rendered", "list_304", "floor", "floor_rendered")
+# Rounds of the interleaved group per run the other scenarios make, each round's runs this much shorter: the same
+# total time per scenario, in shorter turns.
+INTERLEAVE_SPLIT = 2
 PASSWORD = "bench-Password-9f2c1e"
 SEEDED_TODOS = 100
 CONNECTIONS = 50
@@ -65,8 +72,10 @@ THREADS = 2
 # Run again with this many instances of each service, to measure how throughput scales.
 SCALED_INSTANCES = 2
 SCALING_SCENARIOS = ("list", "create", "login")
-# Run first, on the stack started with the list's rendered-page cache off: the list rendered on every request.
-RENDERED_SCENARIOS = ("list_rendered",)
+# Run first, on the stack started with the list's rendered-page cache off: the list rendered on every request, by
+# turns with its 304 (answered before the page cache is asked, so the same either way) and the floor, so that
+# "304 / list rendered each time" and "rendered / floor" are read side by side, not across a restart.
+RENDERED_SCENARIOS = ("list_rendered", "list_304", "floor_rendered")
 RENDERED_ENV = {"TODO_LIST_PAGE_CACHE_BYTES": "0"}
 # Run again with tracing on (every span exported over OTLP/HTTP to a sink that discards it), to show its cost.
 TRACING_SCENARIOS = ("list", "create")
@@ -288,6 +297,14 @@ def scenarios(seeded: dict) -> list[Scenario]:
         Scenario(
             "floor",
             "floor: bare DRF ListAPIView (20 rows, no auth), gunicorn -w 2",
+            "floor",
+            "GET",
+            ["/floor/todos/"],
+            200,
+        ),
+        Scenario(
+            "floor_rendered",
+            "floor, by turns with the list rendered each time and its 304",
             "floor",
             "GET",
             ["/floor/todos/"],
@@ -576,21 +593,54 @@ def hasher_description() -> str:
     return lines[-1] if lines else f"unknown ({result.stderr.strip()[-200:]})"
 
 
+def print_run(run: dict, label: str = "") -> None:
+    print(
+        f"    {run['rps']:8.0f} req/s  p50 {run['p50_us'] / 1000:6.1f} ms  "
+        f"p99 {run['p99_us'] / 1000:6.1f} ms  errors {run['errors']}{label}"
+    )
+
+
+def stored(scenario: Scenario, runs: list[dict]) -> dict:
+    # header names only: the report must not carry the benchmark's bearer token
+    return {"scenario": asdict(scenario) | {"headers": sorted(scenario.headers)}, "runs": runs}
+
+
 def measure(chosen: list[Scenario], gateway: str, warmup: int, seconds: int, repeats: int) -> list[dict]:
-    """Warm up and run each scenario, printing each run; the results as the report stores them."""
-    results = []
+    """Warm up and run each scenario, printing each run; the results as the report stores them, in chosen's order.
+
+    The INTERLEAVED_SCENARIOS among them run first, by turns (measure_by_turns); the others one after another."""
+    by_turns = [scenario for scenario in chosen if scenario.key in INTERLEAVED_SCENARIOS]
+    results = {}
+    if len(by_turns) > 1:
+        results |= measure_by_turns(by_turns, gateway, warmup, seconds, repeats)
     for scenario in chosen:
+        if scenario.key in results:
+            continue
         say(f"{scenario.title}: warm-up {warmup}s, then {repeats} x {seconds}s at {scenario.connections} connections")
         run_wrk(scenario, warmup, gateway)
         runs = [run_wrk(scenario, seconds, gateway) for _ in range(repeats)]
         for run in runs:
-            print(
-                f"    {run['rps']:8.0f} req/s  p50 {run['p50_us'] / 1000:6.1f} ms  "
-                f"p99 {run['p99_us'] / 1000:6.1f} ms  errors {run['errors']}"
-            )
-        # header names only: the report must not carry the benchmark's bearer token
-        results.append({"scenario": asdict(scenario) | {"headers": sorted(scenario.headers)}, "runs": runs})
-    return results
+            print_run(run)
+        results[scenario.key] = stored(scenario, runs)
+    return [results[scenario.key] for scenario in chosen]
+
+
+def measure_by_turns(chosen: list[Scenario], gateway: str, warmup: int, seconds: int, repeats: int) -> dict[str, dict]:
+    """Warm each scenario up, then run them by turns: INTERLEAVE_SPLIT x repeats rounds of runs INTERLEAVE_SPLIT times
+    shorter, each round starting one scenario further on, so no scenario always follows the same one."""
+    rounds = repeats * INTERLEAVE_SPLIT if seconds >= 2 * INTERLEAVE_SPLIT else repeats
+    run_seconds = max(1, seconds // (rounds // repeats))
+    names = ", ".join(scenario.key for scenario in chosen)
+    say(f"by turns ({names}): warm-up {warmup}s each, then {rounds} rounds of {run_seconds}s each")
+    for scenario in chosen:
+        run_wrk(scenario, warmup, gateway)
+    runs: dict[str, list[dict]] = {scenario.key: [] for scenario in chosen}
+    for number in range(rounds):
+        for scenario in chosen[number % len(chosen) :] + chosen[: number % len(chosen)]:
+            run = run_wrk(scenario, run_seconds, gateway) | {"round": number}
+            runs[scenario.key].append(run)
+            print_run(run, f"  round {number + 1}: {scenario.key}")
+    return {scenario.key: stored(scenario, runs[scenario.key]) for scenario in chosen}
 
 
 def measure_scaled(gateway: str, warmup: int, seconds: int, repeats: int, only: set[str]) -> dict:
@@ -657,6 +707,9 @@ def main() -> None:
         seeded = seed(gateway)
         chosen = scenarios(seeded)
         wanted = only or {scenario.key for scenario in chosen}
+        # The rendered list is read against the floor it runs by turns with.
+        if "list_rendered" in wanted:
+            wanted = wanted | {"floor_rendered"}
         order = {scenario.key: index for index, scenario in enumerate(chosen)}
         rendered = [scenario for scenario in chosen if scenario.key in wanted and scenario.key in RENDERED_SCENARIOS]
         chosen = [scenario for scenario in chosen if scenario.key in wanted and scenario.key not in RENDERED_SCENARIOS]

@@ -112,8 +112,12 @@ def targets(summary: dict[str, dict], report: dict) -> list[tuple[str, str, bool
                 ratio >= GATEWAY_RATIO_TARGET,
             )
         )
-    floor, list_304, rendered = get("floor"), get("list_304"), get("list_rendered")
-    for name, row in (("page cache warm", listing), ("rendered each time (page cache off)", rendered)):
+    list_304, rendered = get("list_304"), get("list_rendered")
+    # Each list against the floor it ran by turns with (bench.py INTERLEAVED_SCENARIOS).
+    for name, row, floor in (
+        ("page cache warm", listing, get("floor")),
+        ("rendered each time (page cache off)", rendered, get("floor_rendered")),
+    ):
         if row and floor:
             ratio = row["rps"] / floor["rps"]
             rows.append(
@@ -190,26 +194,40 @@ def targets(summary: dict[str, dict], report: dict) -> list[tuple[str, str, bool
     return rows
 
 
+# Which floor each list scenario ran by turns with: the stack with the page cache off (list_rendered, list_304) had
+# its own, floor_rendered; the one with the cache on, floor.
+FLOOR_BESIDE = {"list_rendered": "floor_rendered", "list_304": "floor_rendered"}
+
+
 def ratios(summary: dict[str, dict]) -> list[tuple[str, float]]:
+    """Ratios of scenarios measured side by side (by turns, on one stack); a pair from the two stacks of the list's
+    phases is read through the floor each ran beside: (a / a's floor) / (b / b's floor), labelled so."""
     pairs = [
         ("list through gateway, page cache warm / bare DRF floor", "list", "floor"),
-        ("list through gateway, rendered each time / bare DRF floor", "list_rendered", "floor"),
+        ("list through gateway, rendered each time / bare DRF floor", "list_rendered", "floor_rendered"),
         ("list direct / bare DRF floor", "list_direct", "floor"),
-        ("list 304 / bare DRF floor", "list_304", "floor"),
+        ("list 304 / bare DRF floor", "list_304", "floor_rendered"),
         ("list 304 / list rendered each time", "list_304", "list_rendered"),
-        ("list 304 / list with its page cache warm", "list_304", "list"),
-        ("list, page cache warm / list rendered each time", "list", "list_rendered"),
         ("list through gateway / list direct", "list", "list_direct"),
         ("list / ceiling (nginx /healthz)", "list", "healthz"),
         ("304 / full GET of one todo", "detail_304", "detail"),
         ("refresh / login", "refresh", "login"),
     ]
-    # A scenario that completed no request in its run (possible in a QUICK run on a loaded machine) has no ratio.
-    return [
-        (label, summary[a]["rps"] / summary[b]["rps"])
-        for label, a, b in pairs
-        if a in summary and b in summary and summary[b]["rps"]
+    across = [
+        ("list 304 / list with its page cache warm (each against the floor beside it)", "list_304", "list"),
+        ("list, page cache warm / list rendered each time (each against the floor beside it)", "list", "list_rendered"),
     ]
+
+    def rate(key: str) -> float:
+        return summary[key]["rps"] if key in summary else 0.0
+
+    # A scenario that completed no request in its run (possible in a QUICK run on a loaded machine) has no ratio.
+    found = [(label, rate(a) / rate(b)) for label, a, b in pairs if rate(a) and rate(b)]
+    for label, a, b in across:
+        floor_a, floor_b = FLOOR_BESIDE.get(a, "floor"), FLOOR_BESIDE.get(b, "floor")
+        if rate(a) and rate(b) and rate(floor_a) and rate(floor_b):
+            found.append((label, (rate(a) / rate(floor_a)) / (rate(b) / rate(floor_b))))
+    return found
 
 
 def write_chart(summary: dict[str, dict], path: Path) -> None:
@@ -290,14 +308,20 @@ LIST_MEANINGS = {
     "rendered last time (its rendered-page cache, keyed by the owner's list stamp) after the token check's one query: "
     "what a client re-reading a list that has not changed costs when it does not send If-None-Match.",
     "list_rendered": "`list_rendered` is the same request with the page cache off (`TODO_LIST_PAGE_CACHE_BYTES=0`; "
-    "run first, then the stack is restarted with the cache on for the other scenarios, on the same rows and beside "
-    "the same floor), so every request runs the page's query and renders it: what a list that just changed, or a "
-    "page not asked for before, costs.",
+    "run first, by turns with `list_304` and `floor_rendered`, then the stack is restarted with the cache on for the "
+    "other scenarios, on the same rows and beside the same floor process), so every request runs the page's query "
+    "and renders it: what a list that just changed, or a page not asked for before, costs.",
     "list_304": "`list_304` sends the page's ETag back as If-None-Match and gets a 304 without a body after the token "
-    "check's one query: what a polling client that has the page already costs; its target is read against "
-    "`list_rendered`, since the warm list already skips the work a 304 saves.",
+    "check's one query: what a polling client that has the page already costs. It is answered before the page cache "
+    "is asked, so it runs by turns with `list_rendered`, its target's other half; the warm list already skips the "
+    "work a 304 saves.",
     "floor": "`floor` is a bare DRF ListAPIView (no middleware, authentication or pagination, one query) beside the "
-    "stack: the framework's floor every list figure is read against.",
+    "stack: the framework's floor every list figure is read against. `floor_rendered` is the same floor run by turns "
+    "with the list rendered each time, on the stack with the page cache off.",
+    "by_turns": "The list's scenarios run by turns (`list`, `list_direct`, `floor`; and, on the stack with the page "
+    "cache off, `list_rendered`, `list_304`, `floor_rendered`): round after round of shorter runs, one of each, the "
+    "order rotating, so that the machine's drift over minutes falls on each alike and the ratios compare like with "
+    "like. A ratio between the two stacks is read through the floor each ran beside.",
 }
 
 
@@ -323,9 +347,8 @@ def markdown(report: dict, summary: dict[str, dict], kept_notes: str) -> str:
         f"  Linux {machine['kernel']};",
         f"  Python {machine['python']}, {machine['nginx']}, {machine['wrk']}, {machine['postgresql']}.",
         f"- Load: wrk `-t{settings['threads']} -c{settings['connections']}`, {settings['warmup_seconds']} s warm-up,",
-        f"  then {settings['repeats']} run(s) of {settings['seconds']} s per scenario"
-        + (" (QUICK)" if settings["quick"] else "")
-        + ";",
+        f"  then {settings['repeats']} run(s) of {settings['seconds']} s per scenario (the list's scenarios: the same"
+        f" time in rounds of shorter runs, by turns)" + (" (QUICK)" if settings["quick"] else "") + ";",
         "  wrk runs on the same 2 cores as the stack.",
         "- Stack: " + ", ".join(f"`{key}={value}`" for key, value in settings["stack_env"].items()) + ".",
         "  **The gateway's rate limits are lifted for this run** (all load comes from one address); the login",
@@ -349,7 +372,8 @@ def markdown(report: dict, summary: dict[str, dict], kept_notes: str) -> str:
         "and timeouts.",
         "",
     ]
-    meanings = [meaning for key, meaning in LIST_MEANINGS.items() if key in summary]
+    by_turns = sum(1 for key in ("list", "list_direct", "floor", "list_rendered", "list_304") if key in summary) > 1
+    meanings = [meaning for key, meaning in LIST_MEANINGS.items() if key in summary or (key == "by_turns" and by_turns)]
     if meanings:
         lines += ["The list's scenarios:", ""] + [f"- {meaning}" for meaning in meanings] + [""]
     lines += [
