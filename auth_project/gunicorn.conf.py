@@ -14,7 +14,7 @@ import gunicorn.http.parser
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('AUTH_PORT') or 8001}"
 workers = int(os.environ.get("GUNICORN_WORKERS") or 2)
-# Two threads: a login's Argon2id hash (19 MiB, outside the GIL) overlaps with other requests, while the
+# Two threads: a login's Argon2id hash (12 MiB, outside the GIL) overlaps with other requests, while the
 # worker's peak memory stays near its base plus two hashes (more threads, more memory: docs/benchmarks.md).
 threads = int(os.environ.get("GUNICORN_THREADS") or 2)
 # gthread keeps idle upstream connections open, so the gateway's keepalive pool pays off.

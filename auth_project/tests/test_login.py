@@ -80,5 +80,5 @@ def test_passwords_are_hashed_with_argon2id_at_owasp_minimum_cost(user, settings
     settings.PASSWORD_HASHERS = base.PASSWORD_HASHERS
     user.set_password(PASSWORD)
 
-    assert user.password.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+    assert user.password.startswith("argon2$argon2id$v=19$m=12288,t=3,p=1$")
     assert user.check_password(PASSWORD)

@@ -397,7 +397,7 @@ TWINS: list[dict] = [
         "todo": "gunicorn.conf.py",
         "auth_only": [
             'bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get(\'AUTH_PORT\') or 8001}"',
-            "# Two threads: a login's Argon2id hash (19 MiB, outside the GIL) overlaps with other requests, while the",
+            "# Two threads: a login's Argon2id hash (12 MiB, outside the GIL) overlaps with other requests, while the",
             "# worker's peak memory stays near its base plus two hashes (more threads, more memory: docs/benchmarks.md).",
             'threads = int(os.environ.get("GUNICORN_THREADS") or 2)',
             'graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or 30)',
