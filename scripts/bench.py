@@ -688,7 +688,6 @@ def main() -> None:
 
     started = time.monotonic()
     check_tools()
-    # Before the stack starts: the pure-Python loop's timing is the machine's speed, not the stack's load.
     machine = bench_report.machine_description()
     say("stopping any earlier benchmark stack and recreating its databases")
     stack("down")

@@ -7,7 +7,6 @@ import os
 import platform
 import statistics
 import subprocess
-import time
 from pathlib import Path
 
 # Everything below this line of docs/benchmarks.md is written by hand (what each change bought) and
@@ -24,19 +23,6 @@ LIST_FLOOR_RATIO_TARGET = 1.5
 LIST_304_RATIO_TARGET = 2.0
 FIXED_RATE_P99_TARGET_MS = 20
 STACK_MEMORY_TARGET_MB = 600
-
-
-def python_loop_ms() -> float:
-    """The best of five timings of one fixed pure-Python loop: how fast this machine runs Python right now, so that
-    two runs' absolute rates can be compared (the same code ran at half the rate on a slow day of the same kind)."""
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        total = 0
-        for number in range(2_000_000):
-            total += number
-        best = min(best, time.perf_counter() - started)
-    return round(best * 1000, 1)
 
 
 def machine_description() -> dict:
@@ -59,7 +45,6 @@ def machine_description() -> dict:
         return (result.stdout or result.stderr).strip().splitlines()[0].split(" [", 1)[0]
 
     return {
-        "python_loop_ms": python_loop_ms(),
         "cpu": cpu,
         "cores": os.cpu_count(),
         "memory_gib": round(memory_gib, 1),
@@ -359,8 +344,6 @@ def markdown(report: dict, summary: dict[str, dict], kept_notes: str) -> str:
         "compare the ratios as much as the absolute numbers.",
         "",
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB,",
-        f"  a fixed pure-Python loop (2,000,000 additions) in {machine.get('python_loop_ms', '?')} ms at the start"
-        " (how fast the machine ran Python that day: compare it before comparing two runs' rates),",
         f"  Linux {machine['kernel']};",
         f"  Python {machine['python']}, {machine['nginx']}, {machine['wrk']}, {machine['postgresql']}.",
         f"- Load: wrk `-t{settings['threads']} -c{settings['connections']}`, {settings['warmup_seconds']} s warm-up,",
