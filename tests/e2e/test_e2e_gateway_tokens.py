@@ -1,6 +1,7 @@
 """The gateway checks bearer access tokens (nginx/njs/token_check.js) before a request reaches a service."""
 
 import contextlib
+import hashlib
 import os
 import re
 import signal
@@ -292,6 +293,17 @@ def test_the_gateways_verified_token_cache_never_writes_a_token_to_disk(stack, c
     cache_files = [path for path in (stack.var_dir / "nginx" / "temp" / "tokens").rglob("*") if path.is_file()]
     assert cache_files, "the verdict was cached"
     assert not [path for path in cache_files if user.access.encode() in path.read_bytes()]
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_a_writes_verdict_is_cached_like_a_reads(stack, client, method):
+    writer = register_and_login(client)
+    digest = hashlib.sha256(f"Bearer {writer.access}".encode()).hexdigest()
+    response = client.request(method, "/todos/", json={"title": "cached verdict"}, headers=writer.auth)
+
+    assert response.status_code < HTTPStatus.BAD_REQUEST, response.text
+    cache_files = [path for path in (stack.var_dir / "nginx" / "temp" / "tokens").rglob("*") if path.is_file()]
+    assert [path for path in cache_files if f"KEY: {digest}".encode() in path.read_bytes()], "the verdict was cached"
 
 
 def test_a_flood_of_unknown_kids_costs_the_auth_service_at_most_a_jwks_fetch_per_refetch_floor(stack, client, user):
