@@ -372,7 +372,8 @@ def markdown(report: dict, summary: dict[str, dict], kept_notes: str) -> str:
         "and timeouts.",
         "",
     ]
-    by_turns = sum(1 for key in ("list", "list_direct", "floor", "list_rendered", "list_304") if key in summary) > 1
+    # Runs made by turns carry their round (bench.py measure_by_turns).
+    by_turns = any("round" in run for result in report["results"] for run in result["runs"])
     meanings = [meaning for key, meaning in LIST_MEANINGS.items() if key in summary or (key == "by_turns" and by_turns)]
     if meanings:
         lines += ["The list's scenarios:", ""] + [f"- {meaning}" for meaning in meanings] + [""]
