@@ -85,6 +85,8 @@ TRACING_SCENARIOS = ("list", "create")
 STACK_ENV = {
     "DJANGO_ENV": "production",
     "GATEWAY_RATE_LIMITS": "off",
+    # The stack's default; BENCH_GATEWAY_UPSTREAM=tcp measures the gateway over loopback TCP instead.
+    "GATEWAY_UPSTREAM": os.environ.get("BENCH_GATEWAY_UPSTREAM") or "unix",
     "JWT_ACCESS_TOKEN_LIFETIME": "3600",
     "STACK_VAR_DIR": str(VAR_DIR),
     "GATEWAY_PORT": str(PORTS["gateway"]),

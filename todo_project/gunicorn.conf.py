@@ -12,7 +12,9 @@ import time
 import gunicorn.http.parser
 
 wsgi_app = "config.wsgi:application"
-bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('TODO_PORT') or 8002}"
+# One address or several, comma-separated: the local stack adds a Unix socket ("unix:PATH") for the gateway.
+DEFAULT_BIND = f"127.0.0.1:{os.environ.get('TODO_PORT') or 8002}"
+bind = [item.strip() for item in (os.environ.get("GUNICORN_BIND") or DEFAULT_BIND).split(",") if item.strip()]
 workers = int(os.environ.get("GUNICORN_WORKERS") or 2)
 # One thread per worker: every todo request is short and CPU-bound in Python, and on 2 cores a second thread
 # only fights the first for the GIL (the measurements: docs/benchmarks.md). Idle keepalive connections still
@@ -30,7 +32,12 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL") or "info"
 # Only the gateway may say the original request was HTTPS (X-Forwarded-Proto).
-forwarded_allow_ips = os.environ.get("TRUSTED_PROXY_IPS") or "127.0.0.1,::1"
+# gunicorn trusts a Unix-socket peer's headers itself; the word "unix" in TRUSTED_PROXY_IPS is for the services.
+forwarded_allow_ips = ",".join(
+    item.strip()
+    for item in (os.environ.get("TRUSTED_PROXY_IPS") or "127.0.0.1,::1").split(",")
+    if item.strip() and item.strip().lower() != "unix"
+)
 proc_name = "todo-service"
 # gunicorn's control socket defaults to one path per user, which the auth service's gunicorn would share;
 # nothing here uses it.

@@ -1,7 +1,9 @@
 """The local stack's settings, read once from the environment, and the environment each service gets."""
 
+import grp
 import json
 import os
+import pwd
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -49,6 +51,13 @@ SERVICES = {
 
 
 MAX_INSTANCES = 16
+# How the gateway reaches the services' instances (GATEWAY_UPSTREAM): a Unix socket per instance, beside its port,
+# costs the gateway and the services less than loopback TCP (docs/benchmarks.md); "tcp" uses the ports alone.
+UPSTREAM_TRANSPORTS = ("unix", "tcp")
+# The longest path a Unix socket may have on Linux (sun_path's 108 bytes, less the closing NUL).
+UNIX_SOCKET_PATH_MAX = 107
+# Started as root, nginx runs its workers as this user (its compiled-in default; nginx.conf sets none).
+NGINX_WORKER_USER = "nobody"
 
 
 def _port(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -63,6 +72,14 @@ def _count(environ: Mapping[str, str], name: str) -> int:
     if not value.isdigit() or not 1 <= int(value) <= MAX_INSTANCES:
         raise StackError(f"{name}={value!r}: use a number of instances from 1 to {MAX_INSTANCES}")
     return int(value)
+
+
+def nginx_worker_group() -> int:
+    """The group nginx's workers run in when it is started as root: the primary group of its default user."""
+    try:
+        return pwd.getpwnam(NGINX_WORKER_USER).pw_gid
+    except KeyError:
+        return grp.getgrnam("nogroup").gr_gid
 
 
 def _check_ports(gateway_port: int, ports: Mapping[str, int], instances: Mapping[str, int]) -> None:
@@ -100,6 +117,8 @@ class StackConfig:
     observability: bool = False
     metrics_port: int = 9100
     prometheus_port: int = 9090
+    # GATEWAY_UPSTREAM: "unix" (each HTTP instance also listens on a socket under run/sockets/) or "tcp".
+    upstream: str = "unix"
 
     @classmethod
     def from_environment(
@@ -120,6 +139,9 @@ class StackConfig:
         observability = (environ.get("OBSERVABILITY") or "off").lower()
         if observability not in {"on", "off"}:
             raise StackError(f"OBSERVABILITY={observability!r}: use on or off")
+        upstream = (environ.get("GATEWAY_UPSTREAM") or "unix").lower()
+        if upstream not in UPSTREAM_TRANSPORTS:
+            raise StackError(f"GATEWAY_UPSTREAM={upstream!r}: use {' or '.join(UPSTREAM_TRANSPORTS)}")
         return cls(
             environ=dict(environ),
             var_dir=var_dir,
@@ -132,6 +154,7 @@ class StackConfig:
             observability=observability == "on",
             metrics_port=_port(environ, "METRICS_PORT", 9100),
             prometheus_port=_port(environ, "PROMETHEUS_PORT", 9090),
+            upstream=upstream,
         )
 
     # ------------------------------------------------------------------ folders under var/
@@ -151,6 +174,22 @@ class StackConfig:
     def keys_dir(self) -> Path:
         return self.var_dir / "keys"
 
+    @property
+    def socket_dir(self) -> Path:
+        return self.run_dir / "sockets"
+
+    def socket_path(self, instance_name: str) -> Path | None:
+        """The Unix socket an HTTP instance listens on for the gateway (with GATEWAY_UPSTREAM=unix), else None."""
+        if self.upstream != "unix":
+            return None
+        path = self.socket_dir / f"{instance_name}.sock"
+        if len(os.fsencode(path)) > UNIX_SOCKET_PATH_MAX:
+            raise StackError(
+                f"{path} is longer than a Unix socket's path may be ({UNIX_SOCKET_PATH_MAX} bytes): use a shorter "
+                "STACK_VAR_DIR, or GATEWAY_UPSTREAM=tcp"
+            )
+        return path
+
     def pid_file(self, component: str) -> Path:
         return self.run_dir / f"{component}.pid"
 
@@ -167,6 +206,20 @@ class StackConfig:
     def make_folders(self) -> None:
         for folder in (self.run_dir, self.log_dir, self.nginx_dir, self.var_dir / "db", self.var_dir / "static"):
             folder.mkdir(parents=True, exist_ok=True)
+        if self.upstream == "unix":
+            self.make_socket_folder()
+
+    def make_socket_folder(self) -> None:
+        """run/sockets/, which only the stack's user and nginx's workers may enter: gunicorn makes its sockets open
+        to all (mode 0777), and the services believe the X-Real-IP of whoever connects to one, so the folder is the
+        lock. Started as root, nginx's workers run as nobody, whose group is let through (search, not read)."""
+        folder = self.socket_dir
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if os.geteuid() == 0:
+            os.chown(folder, 0, nginx_worker_group())
+            folder.chmod(0o710)
+        else:
+            folder.chmod(0o700)
 
     # ------------------------------------------------------------------ addresses
     @property
@@ -194,9 +247,11 @@ class StackConfig:
                 key_file.write(secrets.token_urlsafe(50))
         return path.read_text().strip()
 
-    def service_env(self, service: str, port: int | None = None, metrics_port: int | None = None) -> dict[str, str]:
-        """The process environment of one service's process (listening on port, serving metrics on metrics_port):
-        the caller's, plus the stack's."""
+    def service_env(
+        self, service: str, port: int | None = None, metrics_port: int | None = None, socket: Path | None = None
+    ) -> dict[str, str]:
+        """The process environment of one service's process (listening on port and, for the gateway, on socket;
+        serving metrics on metrics_port): the caller's, plus the stack's."""
         env = dict(self.environ)
         for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "JWT_KEYS_DIR", "JWT_JWKS_FILE", "JWT_JWKS_URL"):
             env.pop(name, None)
@@ -209,10 +264,12 @@ class StackConfig:
             DATABASE_URL=self.database_url(service),
             DJANGO_STATIC_ROOT=str(self.var_dir / "static" / service),
             DJANGO_ALLOWED_HOSTS=self.environ.get("DJANGO_ALLOWED_HOSTS") or "localhost,127.0.0.1,[::1]",
-            TRUSTED_PROXY_IPS=self.environ.get("TRUSTED_PROXY_IPS") or "127.0.0.1,::1",
+            # "unix": the gateway's requests come through a Unix socket, whose peer has no address.
+            TRUSTED_PROXY_IPS=self.environ.get("TRUSTED_PROXY_IPS")
+            or ("127.0.0.1,::1,unix" if self.upstream == "unix" else "127.0.0.1,::1"),
             JWT_ISSUER=self.environ.get("JWT_ISSUER") or JWT_ISSUER,
             JWT_AUDIENCE=self.environ.get("JWT_AUDIENCE") or JWT_AUDIENCE,
-            GUNICORN_BIND=f"127.0.0.1:{port or self.ports[service]}",
+            GUNICORN_BIND=f"127.0.0.1:{port or self.ports[service]}" + (f",unix:{socket}" if socket else ""),
             PYTHONUNBUFFERED="1",
         )
         if service == "auth":
@@ -237,6 +294,7 @@ class StackConfig:
             "observability": self.observability,
             "metrics_port": self.metrics_port,
             "prometheus_port": self.prometheus_port,
+            "upstream": self.upstream,
         }
         (self.run_dir / "stack.json").write_text(json.dumps(state, indent=2) + "\n")
 
@@ -263,4 +321,5 @@ class StackConfig:
             observability=bool(state.get("observability", False)),
             metrics_port=int(state.get("metrics_port", self.metrics_port)),
             prometheus_port=int(state.get("prometheus_port", self.prometheus_port)),
+            upstream=state.get("upstream", self.upstream),
         )

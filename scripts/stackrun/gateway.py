@@ -28,8 +28,11 @@ UNSAFE_VALUE = re.compile(r"[;{}\"'$\\\n\r]")
 
 
 def upstream_servers(config: StackConfig, service: str) -> list[str]:
-    """One `server` address per instance of a service."""
-    return [f"127.0.0.1:{instance.port(config)}" for instance in components.http_instances(config, service)]
+    """One `server` address per instance of a service: its Unix socket (GATEWAY_UPSTREAM=unix) or its port."""
+    return [
+        f"unix:{socket}" if (socket := config.socket_path(instance.name)) else f"127.0.0.1:{instance.port(config)}"
+        for instance in components.http_instances(config, service)
+    ]
 
 
 def free_loopback_port() -> int:

@@ -59,7 +59,12 @@ class Supervisor:
             return argv, str(self.config.nginx_dir), dict(self.config.environ)
         service = SERVICES[spec.service]
         argv = [str(service.venv / "bin" / spec.command[0]), *spec.command[1:]]
-        env = self.config.service_env(spec.service, instance.port(self.config), instance.metrics_port(self.config))
+        env = self.config.service_env(
+            spec.service,
+            instance.port(self.config),
+            instance.metrics_port(self.config),
+            socket=self.config.socket_path(instance.name) if spec.http else None,
+        )
         return argv, str(service.project_dir), env
 
     def start(self, instance: Instance) -> None:

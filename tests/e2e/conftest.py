@@ -67,6 +67,7 @@ def _stack_on(broker_url: str, overrides: dict[str, str]) -> Iterator[Stack]:
         *("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"),
         *("JWT_LEEWAY", "GATEWAY_USER_RATE_LIMIT", "GATEWAY_USER_RATE_BURST"),
         *("OBSERVABILITY", "METRICS_PORT", "PROMETHEUS_PORT", "METRICS_BIND", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        *("GATEWAY_UPSTREAM", "TRUSTED_PROXY_IPS"),
     ):
         env.pop(name, None)
     env.update(overrides)

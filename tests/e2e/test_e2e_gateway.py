@@ -1,10 +1,14 @@
 """What the gateway itself does: health, JSON errors, limits, headers, the client's address, its config."""
 
+import os
 import re
 import shutil
+import stat
 import subprocess
 import uuid
 from http import HTTPStatus
+
+import pytest
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -77,6 +81,55 @@ def test_the_services_see_the_real_client_address_whatever_the_client_claims(cli
     [access_line] = [line for line in stack.wait_for_log("auth", request_id) if "client_ip" in line]
     assert access_line["client_ip"] == client.address
     assert stack.wait_for_log("nginx-access", request_id)[0]["client"] == client.address
+
+
+def test_the_gateway_reaches_each_service_on_its_unix_socket(client, user, stack):
+    request_ids = {"auth": f"e2e-socket-{uuid.uuid4().hex}", "todo": f"e2e-socket-{uuid.uuid4().hex}"}
+
+    client.get("/auth/me/", headers=user.auth | {"X-Request-ID": request_ids["auth"]})
+    client.get("/todos/", headers=user.auth | {"X-Request-ID": request_ids["todo"]})
+
+    for service, request_id in request_ids.items():
+        [gateway_line] = stack.wait_for_log("nginx-access", request_id)
+        assert gateway_line["upstream_addr"] == f"unix:{stack.var_dir / 'run' / 'sockets' / f'{service}-1.sock'}"
+        assert gateway_line["status"] == HTTPStatus.OK
+
+
+def test_the_services_sockets_lie_in_a_folder_others_cannot_enter(stack):
+    folder = stack.var_dir / "run" / "sockets"
+
+    assert stat.S_IMODE(folder.stat().st_mode) & stat.S_IRWXO == 0
+    if os.geteuid() != 0:
+        return
+    # Run as root, nginx's workers are nobody, whose group may pass; another account, here daemon, may not connect.
+    connect = (
+        "import socket, sys\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "try:\n"
+        "    s.connect(sys.argv[1])\n"
+        "except PermissionError:\n"
+        "    sys.exit(13)\n"
+    )
+    # The system's Python: the project's virtual environments point into root's home, which daemon cannot enter.
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    if not shutil.which("setpriv") or not python:
+        pytest.skip("the probe needs setpriv (util-linux) and the system's python3 to run as another user")
+    completed = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=daemon",
+            "--regid=daemon",
+            "--clear-groups",
+            python,
+            "-c",
+            connect,
+            str(folder / "todo-1.sock"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 13, completed.stderr
 
 
 def test_the_rendered_configuration_passes_nginx_t(stack, tmp_path):

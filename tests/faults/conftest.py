@@ -119,6 +119,9 @@ def stack(postgres: PostgresServer) -> Iterator[Stack]:
         *("GATEWAY_CORS_ALLOWED_ORIGINS", "DJANGO_SECRET_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "REDIS_URL"),
         # A developer's OBSERVABILITY=on (.env) would take the fixed metrics and Prometheus ports of their own stack.
         *("OBSERVABILITY", "METRICS_PORT", "PROMETHEUS_PORT", "METRICS_BIND", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        # The faults are tried on the gateway's default way to the services (Unix sockets).
+        "GATEWAY_UPSTREAM",
+        "TRUSTED_PROXY_IPS",
     ):
         env.pop(name, None)
     running = Stack(url=f"http://127.0.0.1:{gateway_port}", var_dir=var_dir, env=env)

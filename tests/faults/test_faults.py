@@ -52,7 +52,8 @@ def wait_until_healthy(stack, timeout: float = 30) -> None:
 def test_killing_one_instance_of_each_service_fails_no_idempotent_request_and_the_gateway_avoids_it(stack, load):
     wait_until_healthy(stack)
     victims = {name: stack.pid(name) for name in ("auth-1", "todo-1")}
-    ports = {name: stack.env["AUTH_PORT" if name.startswith("auth") else "TODO_PORT"] for name in victims}
+    # The gateway reaches each instance on its Unix socket (GATEWAY_UPSTREAM's default), which names it.
+    addresses = {name: f"unix:{stack.var_dir / 'run' / 'sockets' / f'{name}.sock'}" for name in victims}
     supervisor = stack.pid("supervisor")
     down_window: dict[str, float] = {}
 
@@ -80,8 +81,8 @@ def test_killing_one_instance_of_each_service_fails_no_idempotent_request_and_th
     # that address followed by the one the request was retried on.
     time.sleep(1.5)  # nginx writes its access log in one-second batches
     tried = {
-        name: sum(f"127.0.0.1:{port}, " in entry["upstream_addr"] for entry in stack.log_lines("nginx-access"))
-        for name, port in ports.items()
+        name: sum(f"{address}, " in entry["upstream_addr"] for entry in stack.log_lines("nginx-access"))
+        for name, address in addresses.items()
     }
     requests_meanwhile = sum(down_window["from"] <= outcome.started <= down_window["to"] for outcome in outcomes)
     assert requests_meanwhile > 20

@@ -20,7 +20,10 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def from_trusted_proxy(remote_addr: str) -> bool:
-    """Whether the peer is one of TRUSTED_PROXY_IPS (addresses or networks)."""
+    """Whether the peer is one of TRUSTED_PROXY_IPS (addresses or networks, or any Unix-socket peer with "unix")."""
+    if not remote_addr:
+        # gunicorn gives a peer on a Unix socket an empty address; a TCP peer always has one.
+        return settings.TRUSTED_PROXY_UNIX_SOCKET
     try:
         address = ipaddress.ip_address(remote_addr)
     except ValueError:

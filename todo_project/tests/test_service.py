@@ -192,6 +192,18 @@ def test_x_real_ip_is_believed_only_from_a_peer_inside_a_trusted_network(
     assert line["client_ip"] == client
 
 
+@pytest.mark.parametrize(("unix_trusted", "client"), [(True, "203.0.113.9"), (False, "")])
+def test_x_real_ip_from_a_unix_socket_peer_is_believed_only_when_unix_is_trusted(
+    alice: APIClient, access_lines: Callable[[], list[dict[str, Any]]], settings: Any, unix_trusted: bool, client: str
+) -> None:
+    settings.TRUSTED_PROXY_UNIX_SOCKET = unix_trusted
+
+    alice.get("/todos/", HTTP_X_REAL_IP="203.0.113.9", REMOTE_ADDR="")
+
+    [line] = access_lines()
+    assert line["client_ip"] == client
+
+
 @pytest.mark.parametrize("path", ["/todos/nothing/here/", "/elsewhere", "/todos/static/missing.css"])
 def test_an_unknown_path_is_a_json_404_in_development_too(settings: Any, path: str) -> None:
     settings.DEBUG = True

@@ -152,8 +152,12 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "config.middleware.ratelimit_client_ip"
 # Only the gateway may name the client (X-Real-IP); anybody else is taken at REMOTE_ADDR. Addresses or networks
 # (a Kubernetes pod network, where the gateway's address changes), as gunicorn's forwarded_allow_ips takes them.
+# The word "unix" among them trusts a peer on a Unix socket as well (it has no address): the local stack's gateway
+# reaches gunicorn through one (docs/gateway.md), which anyone who may open the socket could do too.
+_TRUSTED_PROXIES = env_list("TRUSTED_PROXY_IPS", "127.0.0.1,::1")
+TRUSTED_PROXY_UNIX_SOCKET = any(item.lower() == "unix" for item in _TRUSTED_PROXIES)
 TRUSTED_PROXY_IPS = tuple(
-    ipaddress.ip_network(item, strict=False) for item in env_list("TRUSTED_PROXY_IPS", "127.0.0.1,::1")
+    ipaddress.ip_network(item, strict=False) for item in _TRUSTED_PROXIES if item.lower() != "unix"
 )
 
 # STATIC FILES

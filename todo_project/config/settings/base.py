@@ -135,8 +135,12 @@ LOGIN_RATE_PER_USERNAME = env.str("LOGIN_RATE_PER_USERNAME", default="100/h")
 LOGIN_RATE_PER_IP = env.str("LOGIN_RATE_PER_IP", default="30/m")
 # Addresses or networks of the gateway (a Kubernetes pod network, where its address changes): only their X-Real-IP
 # is believed (request logs) and only they may set X-Forwarded-*, as gunicorn's forwarded_allow_ips takes them.
+# The word "unix" among them trusts a peer on a Unix socket as well (it has no address): the local stack's gateway
+# reaches gunicorn through one (docs/gateway.md), which anyone who may open the socket could do too.
+_TRUSTED_PROXIES = env_list("TRUSTED_PROXY_IPS", "127.0.0.1,::1")
+TRUSTED_PROXY_UNIX_SOCKET = any(item.lower() == "unix" for item in _TRUSTED_PROXIES)
 TRUSTED_PROXY_IPS = tuple(
-    ipaddress.ip_network(item, strict=False) for item in env_list("TRUSTED_PROXY_IPS", "127.0.0.1,::1")
+    ipaddress.ip_network(item, strict=False) for item in _TRUSTED_PROXIES if item.lower() != "unix"
 )
 # TLS ends at the proxy in front of the gateway, which says so with X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
