@@ -213,6 +213,8 @@ class StackConfig:
         """run/sockets/, which only the stack's user and nginx's workers may enter: gunicorn makes its sockets open
         to all (mode 0777), and the services believe the X-Real-IP of whoever connects to one, so the folder is the
         lock. Started as root, nginx's workers run as nobody, whose group is let through (search, not read)."""
+        for service in SERVICES:  # a path too long for a socket stops `up` here, before anything starts
+            self.socket_path(f"{service}-{MAX_INSTANCES}")
         folder = self.socket_dir
         folder.mkdir(mode=0o700, exist_ok=True)
         if os.geteuid() == 0:

@@ -396,7 +396,7 @@ TWINS: list[dict] = [
         "auth": "gunicorn.conf.py",
         "todo": "gunicorn.conf.py",
         "auth_only": [
-            'DEFAULT_BIND = f"127.0.0.1:{os.environ.get(\'AUTH_PORT\') or 8001}"',
+            "DEFAULT_BIND = f\"127.0.0.1:{os.environ.get('AUTH_PORT') or 8001}\"",
             "# Two threads: a login's Argon2id hash (12 MiB, outside the GIL) overlaps with other requests, while the",
             "# worker's peak memory stays near its base plus two hashes (more threads, more memory: docs/benchmarks.md).",
             'threads = int(os.environ.get("GUNICORN_THREADS") or 2)',
@@ -404,7 +404,7 @@ TWINS: list[dict] = [
             "# gunicorn's control socket defaults to one path per user, which the todo service's gunicorn would share;",
         ],
         "todo_only": [
-            'DEFAULT_BIND = f"127.0.0.1:{os.environ.get(\'TODO_PORT\') or 8002}"',
+            "DEFAULT_BIND = f\"127.0.0.1:{os.environ.get('TODO_PORT') or 8002}\"",
             "# One thread per worker: every {service} request is short and CPU-bound in Python, and on 2 cores a second thread",
             "# only fights the first for the GIL (the measurements: docs/benchmarks.md). Idle keepalive connections still",
             "# wait in the worker's poller, not in a thread.",
