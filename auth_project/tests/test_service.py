@@ -170,7 +170,6 @@ def test_x_real_ip_is_believed_only_from_a_peer_inside_a_trusted_network(api_cli
     assert json.loads(JsonFormatter().format(record))["client_ip"] == client
 
 
-
 @pytest.mark.parametrize(("unix_trusted", "client"), [(True, "192.0.2.9"), (False, "")])
 def test_x_real_ip_from_a_unix_socket_peer_is_believed_only_when_unix_is_trusted(
     api_client, settings, caplog, unix_trusted, client
@@ -182,6 +181,7 @@ def test_x_real_ip_from_a_unix_socket_peer_is_believed_only_when_unix_is_trusted
 
     (record,) = [record for record in caplog.records if record.name == "access"]
     assert json.loads(JsonFormatter().format(record))["client_ip"] == client
+
 
 def test_cors_headers_are_off_unless_configured(api_client):
     response = api_client.get("/auth/health/", HTTP_ORIGIN="https://example.com")
