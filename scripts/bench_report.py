@@ -66,6 +66,8 @@ def summarise(result: dict) -> dict:
         "title": result["scenario"]["title"],
         "rps": statistics.mean(run["rps"] for run in runs),
         "rps_runs": [round(run["rps"]) for run in runs],
+        # Set for runs made by turns (bench.py measure_by_turns): which round each run was in.
+        "rounds": [run["round"] for run in runs] if all("round" in run for run in runs) else None,
         "p50_ms": statistics.mean(run["p50_us"] for run in runs) / 1000,
         "p90_ms": statistics.mean(run["p90_us"] for run in runs) / 1000,
         "p99_ms": statistics.mean(run["p99_us"] for run in runs) / 1000,
@@ -199,20 +201,29 @@ def targets(summary: dict[str, dict], report: dict) -> list[tuple[str, str, bool
 FLOOR_BESIDE = {"list_rendered": "floor_rendered", "list_304": "floor_rendered"}
 
 
+# Ratios of two scenarios measured on one stack: (label, numerator, denominator).
+SIDE_BY_SIDE_PAIRS = [
+    ("list through gateway, page cache warm / bare DRF floor", "list", "floor"),
+    ("list through gateway, rendered each time / bare DRF floor", "list_rendered", "floor_rendered"),
+    ("list direct / bare DRF floor", "list_direct", "floor"),
+    ("list 304 / bare DRF floor", "list_304", "floor_rendered"),
+    ("list 304 / list rendered each time", "list_304", "list_rendered"),
+    ("list through gateway / list direct", "list", "list_direct"),
+    ("list / ceiling (nginx /healthz)", "list", "healthz"),
+    ("304 / full GET of one todo", "detail_304", "detail"),
+    ("refresh / login", "refresh", "login"),
+]
+
+
+def ratio_pairs() -> dict[str, tuple[str, str]]:
+    """The label of each ratio of two scenarios measured on one stack, and its two scenarios."""
+    return {label: (a, b) for label, a, b in SIDE_BY_SIDE_PAIRS}
+
+
 def ratios(summary: dict[str, dict]) -> list[tuple[str, float]]:
     """Ratios of scenarios measured side by side (by turns, on one stack); a pair from the two stacks of the list's
     phases is read through the floor each ran beside: (a / a's floor) / (b / b's floor), labelled so."""
-    pairs = [
-        ("list through gateway, page cache warm / bare DRF floor", "list", "floor"),
-        ("list through gateway, rendered each time / bare DRF floor", "list_rendered", "floor_rendered"),
-        ("list direct / bare DRF floor", "list_direct", "floor"),
-        ("list 304 / bare DRF floor", "list_304", "floor_rendered"),
-        ("list 304 / list rendered each time", "list_304", "list_rendered"),
-        ("list through gateway / list direct", "list", "list_direct"),
-        ("list / ceiling (nginx /healthz)", "list", "healthz"),
-        ("304 / full GET of one todo", "detail_304", "detail"),
-        ("refresh / login", "refresh", "login"),
-    ]
+    pairs = SIDE_BY_SIDE_PAIRS
     across = [
         ("list 304 / list with its page cache warm (each against the floor beside it)", "list_304", "list"),
         ("list, page cache warm / list rendered each time (each against the floor beside it)", "list", "list_rendered"),
@@ -228,6 +239,23 @@ def ratios(summary: dict[str, dict]) -> list[tuple[str, float]]:
         if rate(a) and rate(b) and rate(floor_a) and rate(floor_b):
             found.append((label, (rate(a) / rate(floor_a)) / (rate(b) / rate(floor_b))))
     return found
+
+
+def round_ratios(summary: dict[str, dict], a: str, b: str) -> list[float]:
+    """a / b round by round, for two scenarios run by turns in the same rounds; empty otherwise."""
+    rounds_a, rounds_b = summary[a].get("rounds"), summary[b].get("rounds")
+    if not rounds_a or rounds_a != rounds_b:
+        return []
+    return [run_a / run_b for run_a, run_b in zip(summary[a]["rps_runs"], summary[b]["rps_runs"], strict=True) if run_b]
+
+
+def ratio_line(summary: dict[str, dict], label: str, value: float, pair: tuple[str, str] | None) -> str:
+    """One ratio; for a pair run by turns, each round's own ratio too: one stalled run moves the mean of four."""
+    line = f"- {label}: **{value:.2f}**"
+    each = round_ratios(summary, *pair) if pair else []
+    if len(each) > 1:
+        line += f" (round by round: {' / '.join(f'{one:.2f}' for one in each)}; median {statistics.median(each):.2f})"
+    return line
 
 
 def write_chart(summary: dict[str, dict], path: Path) -> None:
@@ -321,7 +349,9 @@ LIST_MEANINGS = {
     "by_turns": "The list's scenarios run by turns (`list`, `list_direct`, `floor`; and, on the stack with the page "
     "cache off, `list_rendered`, `list_304`, `floor_rendered`): round after round of shorter runs, one of each, the "
     "order rotating, so that the machine's drift over minutes falls on each alike and the ratios compare like with "
-    "like. A ratio between the two stacks is read through the floor each ran beside.",
+    "like. A ratio between the two stacks is read through the floor each ran beside. A ratio of two scenarios run by "
+    "turns is followed by its value in each round and their median: on this shared machine one run in four can stall "
+    "by a third, which moves the mean of the rates but not the median of the rounds.",
 }
 
 
@@ -383,7 +413,8 @@ def markdown(report: dict, summary: dict[str, dict], kept_notes: str) -> str:
         "## Ratios",
         "",
     ]
-    lines += [f"- {label}: **{value:.2f}**" for label, value in ratios(summary)]
+    pairs = ratio_pairs()
+    lines += [ratio_line(summary, label, value, pairs.get(label)) for label, value in ratios(summary)]
     fixed = report.get("fixed_rate") or []
     if fixed:
         lines += [
