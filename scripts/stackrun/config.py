@@ -266,9 +266,7 @@ class StackConfig:
             DATABASE_URL=self.database_url(service),
             DJANGO_STATIC_ROOT=str(self.var_dir / "static" / service),
             DJANGO_ALLOWED_HOSTS=self.environ.get("DJANGO_ALLOWED_HOSTS") or "localhost,127.0.0.1,[::1]",
-            # "unix": the gateway's requests come through a Unix socket, whose peer has no address.
-            TRUSTED_PROXY_IPS=self.environ.get("TRUSTED_PROXY_IPS")
-            or ("127.0.0.1,::1,unix" if self.upstream == "unix" else "127.0.0.1,::1"),
+            TRUSTED_PROXY_IPS=self.trusted_proxies(),
             JWT_ISSUER=self.environ.get("JWT_ISSUER") or JWT_ISSUER,
             JWT_AUDIENCE=self.environ.get("JWT_AUDIENCE") or JWT_AUDIENCE,
             GUNICORN_BIND=f"127.0.0.1:{port or self.ports[service]}" + (f",unix:{socket}" if socket else ""),
@@ -283,6 +281,14 @@ class StackConfig:
             # The local stack speaks plain HTTP: secure-only cookies would lock everyone out of the admin.
             env.setdefault("DJANGO_SECURE_COOKIES", "false")
         return env
+
+    def trusted_proxies(self) -> str:
+        """TRUSTED_PROXY_IPS for the services: the caller's or loopback, and "unix" when the gateway comes through a
+        Unix socket (its peer has no address): without it every client would share the gateway's login budgets."""
+        trusted = self.environ.get("TRUSTED_PROXY_IPS") or "127.0.0.1,::1"
+        if self.upstream == "unix" and "unix" not in (item.strip().lower() for item in trusted.split(",")):
+            trusted += ",unix"
+        return trusted
 
     # ------------------------------------------------------------------ what `up` started with
     def save_state(self) -> None:

@@ -168,3 +168,16 @@ def test_instances_whose_ports_would_overlap_another_service_are_refused_with_a_
     assert refused.returncode == 1
     assert "port 28002 would serve both AUTH_PORT+1 (auth instance 2) and TODO_PORT" in refused.stderr
     assert "TODO_PORT=8011" in refused.stderr
+
+
+def test_a_var_folder_too_deep_for_the_gateways_sockets_is_refused_before_anything_starts(tmp_path):
+    deep = tmp_path / ("d" * 100)
+    env = os.environ | {"STACK_VAR_DIR": str(deep), "GATEWAY_UPSTREAM": "unix"}
+    refused = subprocess.run(
+        [sys.executable, str(STACK_SCRIPT), "up"], env=env, capture_output=True, text=True, check=False
+    )
+
+    assert refused.returncode == 1
+    assert "longer than a Unix socket's path may be" in refused.stderr
+    assert "GATEWAY_UPSTREAM=tcp" in refused.stderr
+    assert not (deep / "run" / "supervisor.pid").exists()
