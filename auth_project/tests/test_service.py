@@ -6,9 +6,15 @@ import logging
 from http import HTTPStatus
 
 import pytest
+from django.contrib import messages
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import connection
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.utils.functional import empty
 
 from config.logs import JsonFormatter
+from config.middleware import LazyMessageMiddleware
 
 pytestmark = pytest.mark.django_db
 
@@ -187,3 +193,26 @@ def test_cors_headers_are_off_unless_configured(api_client):
     response = api_client.get("/auth/health/", HTTP_ORIGIN="https://example.com")
 
     assert "Access-Control-Allow-Origin" not in response
+
+
+def test_a_request_that_adds_no_message_never_builds_the_message_storage():
+    request = RequestFactory().get("/")
+    middleware = LazyMessageMiddleware(lambda request: HttpResponse())
+
+    response = middleware(request)
+
+    assert request._messages._wrapped is empty
+    assert "messages" not in response.cookies
+
+
+def test_a_message_added_during_a_request_is_stored_for_the_next_one():
+    def view(request):
+        messages.success(request, "The todo was changed.")
+        return HttpResponse()
+
+    # As in MIDDLEWARE: the session middleware first, for the storage's fallback.
+    response = SessionMiddleware(LazyMessageMiddleware(view))(RequestFactory().get("/"))
+
+    following = RequestFactory().get("/", HTTP_COOKIE=f"messages={response.cookies['messages'].value}")
+    SessionMiddleware(LazyMessageMiddleware(lambda request: HttpResponse()))(following)
+    assert [str(message) for message in messages.get_messages(following)] == ["The todo was changed."]

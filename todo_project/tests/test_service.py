@@ -11,13 +11,17 @@ from http import HTTPStatus
 from typing import Any
 
 import pytest
+from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import connection, connections
-from django.test import Client
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
+from django.utils.functional import empty
 from rest_framework.test import APIClient
 
 from config.logs import JsonFormatter, RequestIdFilter
-from config.middleware import access_logger
+from config.middleware import LazyMessageMiddleware, access_logger
 
 pytestmark = pytest.mark.django_db
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="checks PostgreSQL itself")
@@ -247,3 +251,26 @@ def test_the_connection_health_check_pings_only_a_connection_that_has_been_idle(
     wrapper.last_used_cleanly = time.monotonic() - 60
     wrapper.close_if_health_check_failed()
     assert pings == [True]
+
+
+def test_a_request_that_adds_no_message_never_builds_the_message_storage():
+    request = RequestFactory().get("/")
+    middleware = LazyMessageMiddleware(lambda request: HttpResponse())
+
+    response = middleware(request)
+
+    assert request._messages._wrapped is empty
+    assert "messages" not in response.cookies
+
+
+def test_a_message_added_during_a_request_is_stored_for_the_next_one():
+    def view(request):
+        messages.success(request, "The todo was changed.")
+        return HttpResponse()
+
+    # As in MIDDLEWARE: the session middleware first, for the storage's fallback.
+    response = SessionMiddleware(LazyMessageMiddleware(view))(RequestFactory().get("/"))
+
+    following = RequestFactory().get("/", HTTP_COOKIE=f"messages={response.cookies['messages'].value}")
+    SessionMiddleware(LazyMessageMiddleware(lambda request: HttpResponse()))(following)
+    assert [str(message) for message in messages.get_messages(following)] == ["The todo was changed."]
