@@ -213,17 +213,13 @@ SIDE_BY_SIDE_PAIRS = [
     ("304 / full GET of one todo", "detail_304", "detail"),
     ("refresh / login", "refresh", "login"),
 ]
-
-
-def ratio_pairs() -> dict[str, tuple[str, str]]:
-    """The label of each ratio of two scenarios measured on one stack, and its two scenarios."""
-    return {label: (a, b) for label, a, b in SIDE_BY_SIDE_PAIRS}
+# The same, by label: the two scenarios behind each ratio, for its round-by-round values.
+SIDE_BY_SIDE_BY_LABEL = {label: (a, b) for label, a, b in SIDE_BY_SIDE_PAIRS}
 
 
 def ratios(summary: dict[str, dict]) -> list[tuple[str, float]]:
     """Ratios of scenarios measured side by side (by turns, on one stack); a pair from the two stacks of the list's
     phases is read through the floor each ran beside: (a / a's floor) / (b / b's floor), labelled so."""
-    pairs = SIDE_BY_SIDE_PAIRS
     across = [
         ("list 304 / list with its page cache warm (each against the floor beside it)", "list_304", "list"),
         ("list, page cache warm / list rendered each time (each against the floor beside it)", "list", "list_rendered"),
@@ -233,7 +229,7 @@ def ratios(summary: dict[str, dict]) -> list[tuple[str, float]]:
         return summary[key]["rps"] if key in summary else 0.0
 
     # A scenario that completed no request in its run (possible in a QUICK run on a loaded machine) has no ratio.
-    found = [(label, rate(a) / rate(b)) for label, a, b in pairs if rate(a) and rate(b)]
+    found = [(label, rate(a) / rate(b)) for label, a, b in SIDE_BY_SIDE_PAIRS if rate(a) and rate(b)]
     for label, a, b in across:
         floor_a, floor_b = FLOOR_BESIDE.get(a, "floor"), FLOOR_BESIDE.get(b, "floor")
         if rate(a) and rate(b) and rate(floor_a) and rate(floor_b):
@@ -413,8 +409,7 @@ def markdown(report: dict, summary: dict[str, dict], kept_notes: str) -> str:
         "## Ratios",
         "",
     ]
-    pairs = ratio_pairs()
-    lines += [ratio_line(summary, label, value, pairs.get(label)) for label, value in ratios(summary)]
+    lines += [ratio_line(summary, label, value, SIDE_BY_SIDE_BY_LABEL.get(label)) for label, value in ratios(summary)]
     fixed = report.get("fixed_rate") or []
     if fixed:
         lines += [
