@@ -14,6 +14,8 @@ from conftest import Outcome
 from e2e_stack import STACK_SCRIPT
 
 LOAD_SECONDS = 10
+# nginx/templates/upstreams.conf.template: a failed instance is left alone this long, then probed once.
+UPSTREAM_FAIL_TIMEOUT_SECONDS = 2
 
 
 def summary(outcomes: list[Outcome]) -> Counter:
@@ -76,17 +78,20 @@ def test_killing_one_instance_of_each_service_fails_no_idempotent_request_and_th
     assert failed(outcomes, {"GET"}) == [], summary(outcomes)
     for name, old_pid in victims.items():
         assert wait_for_new_pid(stack, name, old_pid) != old_pid, f"the supervisor started {name} again"
-    # While they were down, each dead instance was tried only a few times (the first failures, before the
-    # gateway marked it down for fail_timeout), not once per request: a failed try shows in the access log as
-    # that address followed by the one the request was retried on.
+    # While they were down, each dead instance was tried only a few times, not once per request: the requests
+    # in flight to it when it died (at most one per client), then one probe each fail_timeout until the restarted
+    # instance listens again. A failed try shows in the access log as that address followed by the one the
+    # request was retried on. (Over a Unix socket a refused connect is instant, so the probes that land after
+    # SIGCONT, while the new instance is still importing Django, are counted too: the bound covers the whole run.)
     time.sleep(1.5)  # nginx writes its access log in one-second batches
     tried = {
         name: sum(f"{address}, " in entry["upstream_addr"] for entry in stack.log_lines("nginx-access"))
         for name, address in addresses.items()
     }
     requests_meanwhile = sum(down_window["from"] <= outcome.started <= down_window["to"] for outcome in outcomes)
-    assert requests_meanwhile > 20
-    assert all(count <= 4 for count in tried.values()), (tried, requests_meanwhile)
+    most_tries = len(load.clients) + LOAD_SECONDS // UPSTREAM_FAIL_TIMEOUT_SECONDS
+    assert most_tries * 10 < requests_meanwhile, "the bound is far below one try per request"
+    assert all(count <= most_tries for count in tried.values()), (tried, most_tries, requests_meanwhile)
 
 
 def test_a_rolling_restart_under_load_fails_no_request_of_any_method(stack, load):
