@@ -44,12 +44,17 @@ class QueryParameterMiddleware:
         taken = getattr(getattr(view_func, "cls", None), "query_parameters", None)
         if taken is None or not request.GET:
             return None
-        known = {*taken.get(request.method, ()), api_settings.URL_FORMAT_OVERRIDE}
-        if settings.BROWSABLE_API:
-            known.add("next")
-        unknown = sorted(name for name in request.GET if name not in known)
+        unknown = unknown_query_parameters(request, taken)
         if not unknown:
             return None
         accepted = ", ".join(sorted(taken.get(request.method, ()))) or "none"
         detail = f"Unknown query parameter: {', '.join(unknown)}. {request.method} {request.path} takes {accepted}."
         return JsonResponse({"detail": detail}, status=HTTPStatus.BAD_REQUEST)
+
+
+def unknown_query_parameters(request: HttpRequest, taken: dict[str, tuple[str, ...]]) -> list[str]:
+    """The request's query parameters that a view taking `taken` (its query_parameters) does not take, sorted."""
+    known = {*taken.get(request.method, ()), api_settings.URL_FORMAT_OVERRIDE}
+    if settings.BROWSABLE_API:
+        known.add("next")
+    return sorted(name for name in request.GET if name not in known)

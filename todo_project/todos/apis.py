@@ -74,8 +74,8 @@ STALE = OpenApiResponse(ERROR, description="If-Match does not match the todo's c
 NOT_FOUND = OpenApiResponse(ERROR, description="No such todo among the caller's.")
 
 
-def _etag_matches(header: str | None, etag: str, *, weak: bool) -> bool:
-    """RFC 9110 comparison of an If-Match (strong) or If-None-Match (weak) header against the todo's ETag."""
+def etag_matches(header: str | None, etag: str, *, weak: bool) -> bool:
+    """RFC 9110 comparison of an If-Match (strong) or If-None-Match (weak) header against a todo's or a page's ETag."""
     tags = parse_etags(header or "")
     if tags == ["*"]:
         return True
@@ -91,7 +91,7 @@ def _expected_version(request: Request, todo: Todo | None) -> int | None:
         return None
     if todo is None:
         raise TodoNotFound
-    if not _etag_matches(header, todo.etag, weak=False):
+    if not etag_matches(header, todo.etag, weak=False):
         raise TodoVersionMismatch
     return todo.version
 
@@ -163,7 +163,7 @@ class TodoListApi(TodoApi):
             base_url=base_url,
             media_type=request.accepted_media_type,
         )
-        if _etag_matches(request.headers.get("If-None-Match"), etag, weak=True):
+        if etag_matches(request.headers.get("If-None-Match"), etag, weak=True):
             # No body to render: Django's own 304 skips DRF's rendering of an empty one.
             return HttpResponseNotModified(headers={"ETag": etag})
         cacheable = conditional.rendered_pages.enabled and type(request.accepted_renderer) is JSONRenderer
@@ -241,7 +241,7 @@ class TodoDetailApi(TodoApi):
     )
     def get(self, request: Request, todo_id: UUID) -> Response:
         todo = self.get_todo(todo_id)
-        if _etag_matches(request.headers.get("If-None-Match"), todo.etag, weak=True):
+        if etag_matches(request.headers.get("If-None-Match"), todo.etag, weak=True):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": todo.etag})
         return self.render_todo(todo)
 

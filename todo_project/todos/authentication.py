@@ -11,6 +11,8 @@ import jwt
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.http import HttpRequest
+from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenBackendError, TokenBackendExpiredToken
@@ -152,10 +154,30 @@ class KeyringAccessToken(AccessToken):
         return _token_backend
 
 
+# Where a request keeps the outcome of a token check that already ran on it (the conditional list's shortcut,
+# todos.middleware): the (user, token) pair, None for no bearer token, or the exception the check raised.
+_SETTLED = "_todos_token_check"
+
+
+def settle_token_check(request: HttpRequest, outcome: tuple[TokenUser, Token] | BaseException | None) -> None:
+    """Keep a token check's outcome on the request, for the authentication of the view that answers it next."""
+    setattr(request, _SETTLED, outcome)
+
+
 class KeyringJWTAuthentication(JWTStatelessUserAuthentication):
     """Bearer access tokens, verified without a network call; account events are read from this service's database."""
 
     www_authenticate_realm = "todos"
+
+    def authenticate(self, request: Request | HttpRequest) -> tuple[TokenUser, Token] | None:
+        # A check that already ran on this request stands: the token is verified, queried and counted once.
+        django_request = getattr(request, "_request", request)
+        if _SETTLED in django_request.__dict__:
+            outcome = django_request.__dict__.pop(_SETTLED)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
+        return super().authenticate(request)
 
     def get_validated_token(self, raw_token: bytes) -> Token:
         reset = refusal_reason.set("")

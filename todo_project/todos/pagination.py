@@ -35,12 +35,16 @@ class TodoPagination(PageNumberPagination):
     def page_window(self, request: Request) -> tuple[int, int]:
         """The (limit, offset) the request asks for; an invalid page or page size is a 400 naming it."""
         self.request = request
+        return self.window_of(request.query_params)
+
+    def window_of(self, query_params: Any) -> tuple[int, int]:
+        """The (limit, offset) these query parameters ask for; an invalid page or page size is a 400 naming it."""
         errors: dict[str, list[str]] = {}
         self.page_number = _bounded_integer(
-            request.query_params, self.page_query_param, default=1, maximum=MAX_PAGE_NUMBER, errors=errors
+            query_params, self.page_query_param, default=1, maximum=MAX_PAGE_NUMBER, errors=errors
         )
         self.page_size = _bounded_integer(
-            request.query_params,
+            query_params,
             self.page_size_query_param,
             default=self.page_size,
             maximum=self.max_page_size,

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     # Before anything reads the Host (CommonMiddleware does): a foreign Host is a JSON 400 even with DEBUG on.
     "config.guards.AllowedHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -74,7 +75,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Django's, with the message storage made only when used (only the admin uses it).
     "config.middleware.LazyMessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.guards.QueryParameterMiddleware",
 ]
 

@@ -65,6 +65,10 @@ MIDDLEWARE = [
     # Before anything reads the Host (CommonMiddleware does): a foreign Host is a JSON 400 even with DEBUG on.
     "config.guards.AllowedHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A polling client's 304 for its list, answered here with the view's own checks: everything above it (counted,
+    # logged, host checked, every security header) applies to it; nothing below does (todos.middleware).
+    "todos.middleware.ConditionalListMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -72,7 +76,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Django's, with the message storage made only when used (only the admin uses it).
     "config.middleware.LazyMessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.guards.QueryParameterMiddleware",
 ]
 
