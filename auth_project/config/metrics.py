@@ -1,5 +1,6 @@
 """Prometheus metrics of the service's requests and database, served on METRICS_BIND, never through the gateway."""
 
+import functools
 import os
 import re
 import time
@@ -75,14 +76,20 @@ class MetricsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
-        labels = {
-            "route": route_of(request),
-            "method": request.method if request.method in KNOWN_METHODS else "other",
-            "status": str(response.status_code),
-        }
-        http_requests.labels(**labels).inc()
-        http_request_duration.labels(**labels).observe(time.perf_counter() - started)
+        count, duration = _request_series(
+            route_of(request), request.method if request.method in KNOWN_METHODS else "other", response.status_code
+        )
+        count.inc()
+        duration.observe(time.perf_counter() - started)
         return response
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_series(route: str, method: str, status: int) -> tuple[Any, Any]:
+    """The request counter's and histogram's series for these labels; looked up once, not on every request (the
+    labels are bounded, so few series exist)."""
+    labels = {"route": route, "method": method, "status": str(status)}
+    return http_requests.labels(**labels), http_request_duration.labels(**labels)
 
 
 def _time_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
@@ -93,7 +100,12 @@ def _time_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, 
         outcome = "ok"
         return result
     finally:
-        db_query_duration.labels(outcome=outcome).observe(time.perf_counter() - started)
+        _query_series(outcome).observe(time.perf_counter() - started)
+
+
+@functools.lru_cache(maxsize=2)
+def _query_series(outcome: str) -> Any:
+    return db_query_duration.labels(outcome=outcome)
 
 
 def _on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:

@@ -9,6 +9,14 @@ from config.tracing import current_ids
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
+# A line shows none of the caller's file, line, function, thread or process, so logging is told not to collect them
+# (Python's logging HOWTO, "Optimization"): looking up the caller's frame alone cost an access line about a sixth of
+# its instructions (docs/benchmarks.md, round five).
+logging._srcfile = None
+logging.logThreads = False
+logging.logProcesses = False
+logging.logMultiprocessing = False
+
 # Attributes every LogRecord has; anything else was passed through `extra=` and belongs in the line.
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -38,4 +46,8 @@ class JsonFormatter(logging.Formatter):
         )
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        return _encode(line)
+
+
+# json.dumps(line, default=str) without building an encoder for every line.
+_encode = json.JSONEncoder(default=str).encode
