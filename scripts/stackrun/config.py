@@ -56,6 +56,8 @@ MAX_INSTANCES = 16
 UPSTREAM_TRANSPORTS = ("unix", "tcp")
 # The longest path a Unix socket may have on Linux (sun_path's 108 bytes, less the closing NUL).
 UNIX_SOCKET_PATH_MAX = 107
+# The gateway's own token verifier's socket, beside the services' (nginx/templates/token_check.conf.template).
+VERIFIER_SOCKET_NAME = "gateway-verifier"
 # Started as root, nginx runs its workers as this user (its compiled-in default; nginx.conf sets none).
 NGINX_WORKER_USER = "nobody"
 
@@ -190,6 +192,11 @@ class StackConfig:
             )
         return path
 
+    @property
+    def verifier_socket(self) -> Path | None:
+        """The Unix socket of the gateway's own token verifier (with GATEWAY_UPSTREAM=unix), else None."""
+        return self.socket_path(VERIFIER_SOCKET_NAME)
+
     def pid_file(self, component: str) -> Path:
         return self.run_dir / f"{component}.pid"
 
@@ -215,6 +222,7 @@ class StackConfig:
         lock. Started as root, nginx's workers run as nobody, whose group is let through (search, not read)."""
         for service in SERVICES:  # a path too long for a socket stops `up` here, before anything starts
             self.socket_path(f"{service}-{MAX_INSTANCES}")
+        self.socket_path(VERIFIER_SOCKET_NAME)
         folder = self.socket_dir
         folder.mkdir(mode=0o700, exist_ok=True)
         if os.geteuid() == 0:

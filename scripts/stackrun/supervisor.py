@@ -69,6 +69,8 @@ class Supervisor:
 
     def start(self, instance: Instance) -> None:
         argv, cwd, env = self.command(instance)
+        if instance.spec.name == components.GATEWAY:
+            gateway.remove_stale_verifier_socket(self.config)
         with open(instance.log_file(self.config), "ab") as output, open(os.devnull, "rb") as nothing:
             # Its own session, so stopping or killing it reaches every process it forks.
             child = subprocess.Popen(

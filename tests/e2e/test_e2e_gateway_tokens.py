@@ -197,8 +197,9 @@ def _verifier_unreachable(stack: Stack) -> Iterator[None]:
     conf = stack.var_dir / "nginx" / "conf.d" / "token_check.conf"
     original = conf.read_text()
     closed_port = free_ports(1)[0]
+    # Its own socket by default (GATEWAY_VERIFIER_ADDRESS), a loopback port with GATEWAY_UPSTREAM=tcp.
     changed = re.sub(
-        r"(upstream gateway_token_check \{\s*server 127\.0\.0\.1:)\d+", rf"\g<1>{closed_port}", original, count=1
+        r"(upstream gateway_token_check \{\s*server )[^;\s]+;", rf"\g<1>127.0.0.1:{closed_port};", original, count=1
     )
     assert changed != original, "the verifier's upstream is in token_check.conf"
     conf.write_text(changed)

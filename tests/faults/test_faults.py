@@ -11,7 +11,7 @@ from collections import Counter
 from http import HTTPStatus
 
 from conftest import Outcome
-from e2e_stack import STACK_SCRIPT
+from e2e_stack import STACK_SCRIPT, Client, next_client_address, register_and_login
 
 LOAD_SECONDS = 10
 # nginx/templates/upstreams.conf.template: a failed instance is left alone this long, then probed once.
@@ -148,6 +148,24 @@ def test_a_postgresql_restart_under_load_answers_json_503_meanwhile_and_serves_a
     afterwards = [outcome for outcome in outcomes if outcome.started >= times["back"] + 5]
     assert afterwards, "the load ran on after PostgreSQL's return"
     assert {outcome.status for outcome in afterwards} <= {HTTPStatus.OK, HTTPStatus.CREATED}, summary(afterwards)
+
+
+def test_a_gateway_killed_outright_is_started_again_though_its_verifiers_socket_was_left_behind(stack):
+    wait_until_healthy(stack)
+    verifier = stack.var_dir / "run" / "sockets" / "gateway-verifier.sock"
+    assert verifier.is_socket(), "the token verifier listens on its own socket (GATEWAY_VERIFIER_ADDRESS's default)"
+    killed = stack.pid("nginx")
+
+    os.kill(killed, signal.SIGKILL)
+    assert verifier.exists(), "a killed nginx cannot remove its socket file, on which a new one would not listen"
+
+    wait_for_new_pid(stack, "nginx", killed)
+    wait_until_healthy(stack)
+    # A new user's token has no verdict in the gateway's cache yet: the new nginx's verifier is asked.
+    with Client(stack.url, next_client_address()) as client:
+        user = register_and_login(client)
+        response = client.get("/todos/", headers=user.auth)
+    assert response.status_code == HTTPStatus.OK, response.text
 
 
 def test_status_lists_the_supervisor_and_every_instance_with_its_port_and_health(stack):
