@@ -10,8 +10,7 @@ from config.tracing import current_ids
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 # A line shows none of the caller's file, line, function, thread or process, so logging is told not to collect them
-# (Python's logging HOWTO, "Optimization"): looking up the caller's frame alone cost an access line about a sixth of
-# its instructions (docs/benchmarks.md, round five).
+# (Python's logging HOWTO, "Optimization"): work on every line that nobody reads (docs/benchmarks.md, round five).
 logging._srcfile = None
 logging.logThreads = False
 logging.logProcesses = False
