@@ -137,32 +137,56 @@ def post_request(worker, req, environ, resp) -> None:
             drained += len(chunk)
 
 
+# At most this many queued connections are taken in at a stop; gunicorn's backlog default is 2048, the kernel caps it
+# at somaxconn (4096), and the gateway keeps far fewer open to one instance.
+BACKLOG_DRAIN_MAX = 4096
+
+
 def post_worker_init(worker) -> None:
     """On a graceful stop (SIGTERM), stop listening at once, then finish the requests in hand as gunicorn does."""
     # gunicorn's workers keep their copies of the listening socket open until they have finished: connections
     # the gateway opens meanwhile wait in the backlog, unanswered, and are reset at the end, after the gateway
-    # has sent a request it must not resend if it is a POST. Each worker closes its copy at once instead; the
-    # master closes its own before it signals them, so the port then refuses and the gateway goes to another
-    # instance. A reload (SIGHUP) also stops the old workers, but the master keeps its copy: still listening.
+    # has sent a request it must not resend if it is a POST. Each worker closes its copy as soon as its loop sees
+    # the stop instead; the master closes its own (and removes a Unix socket's file) before it signals them, so
+    # the port then refuses and the gateway goes to another instance. What already waits in the backlog when the
+    # worker closes its copy would be reset too, so the worker takes it in first and answers it ("Connection:
+    # close"): the likely cause of two POSTs a rolling restart under load once lost. A reload (SIGHUP) stops the old
+    # workers, but the master keeps its copy: still listening.
     if not hasattr(worker, "set_accept_enabled"):
         return  # only gthread workers (worker_class above) register their listeners with a poller
     graceful_stop = signal.getsignal(signal.SIGTERM)
     accept = worker.accept
+    set_accept_enabled = worker.set_accept_enabled
 
     def accept_while_running(listener) -> None:
         # A readiness event the poller reported just before the stop must not accept on a closed socket.
         if worker.alive:
             accept(listener)
 
-    def stop_listening(signum: int, frame: object) -> None:
-        graceful_stop(signum, frame)
-        worker.set_accept_enabled(False)
+    def stop_accepting(enabled: bool) -> None:
+        # Called by the worker's own loop (not a signal handler, so the thread pool's locks are free) once it sees
+        # the stop: accept what is already queued, then close the listener.
+        if enabled or worker.alive:
+            set_accept_enabled(enabled)
+            return
+        for listener in worker.sockets:
+            with contextlib.suppress(OSError):
+                for _ in range(BACKLOG_DRAIN_MAX):
+                    taken = worker.nr_conns
+                    accept(listener)  # gunicorn's: a connection to the thread pool, or nothing when none waits
+                    if worker.nr_conns == taken:
+                        break
+        set_accept_enabled(False)
         for listener in worker.sockets:
             with contextlib.suppress(OSError):
                 listener.sock.close()
 
+    def stop(signum: int, frame: object) -> None:
+        graceful_stop(signum, frame)  # wakes the worker's loop, which ends and calls set_accept_enabled(False)
+
     worker.accept = accept_while_running
-    signal.signal(signal.SIGTERM, stop_listening)
+    worker.set_accept_enabled = stop_accepting
+    signal.signal(signal.SIGTERM, stop)
 
 
 def post_fork(server, worker) -> None:

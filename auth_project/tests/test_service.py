@@ -216,3 +216,17 @@ def test_a_message_added_during_a_request_is_stored_for_the_next_one():
     following = RequestFactory().get("/", HTTP_COOKIE=f"messages={response.cookies['messages'].value}")
     SessionMiddleware(LazyMessageMiddleware(lambda request: HttpResponse()))(following)
     assert [str(message) for message in messages.get_messages(following)] == ["The todo was changed."]
+
+
+def test_gunicorns_own_log_lines_still_format_after_the_logging_settings() -> None:
+    """config.logs tells logging what not to collect; gunicorn's lines print the process id with %d."""
+    import logging
+    import os
+
+    from gunicorn.glogging import Logger
+
+    record = logging.getLogger("gunicorn.error").makeRecord(
+        "gunicorn.error", logging.INFO, __file__, 1, "Worker exiting (pid: %s)", (1,), None
+    )
+
+    assert f"[{os.getpid()}] [INFO]" in logging.Formatter(Logger.error_fmt, Logger.datefmt).format(record)

@@ -9,12 +9,10 @@ from config.tracing import current_ids
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
-# A line shows none of the caller's file, line, function, thread or process, so logging is told not to collect them
-# (Python's logging HOWTO, "Optimization"): work on every line that nobody reads (docs/benchmarks.md, round five).
+# No line shows the caller's file, line or function, so logging is told not to walk the stack for them (Python's
+# logging HOWTO, "Optimization"; the fields keep placeholders of their types). The process and thread stay: gunicorn's
+# own lines print the process id with %d.
 logging._srcfile = None
-logging.logThreads = False
-logging.logProcesses = False
-logging.logMultiprocessing = False
 
 # Attributes every LogRecord has; anything else was passed through `extra=` and belongs in the line.
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
