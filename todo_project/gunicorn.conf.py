@@ -144,7 +144,8 @@ BACKLOG_DRAIN_MAX = 4096
 
 
 def post_worker_init(worker) -> None:
-    """On a graceful stop (SIGTERM), stop listening at once, then finish the requests in hand as gunicorn does."""
+    """On a graceful stop (SIGTERM), stop listening as soon as the worker's loop sees it, having taken in what
+    already waits in the backlog, then finish the requests in hand as gunicorn does."""
     # gunicorn's workers keep their copies of the listening socket open until they have finished: connections
     # the gateway opens meanwhile wait in the backlog, unanswered, and are reset at the end, after the gateway
     # has sent a request it must not resend if it is a POST. Each worker closes its copy as soon as its loop sees
@@ -155,7 +156,6 @@ def post_worker_init(worker) -> None:
     # workers, but the master keeps its copy: still listening.
     if not hasattr(worker, "set_accept_enabled"):
         return  # only gthread workers (worker_class above) register their listeners with a poller
-    graceful_stop = signal.getsignal(signal.SIGTERM)
     accept = worker.accept
     set_accept_enabled = worker.set_accept_enabled
 
@@ -182,12 +182,9 @@ def post_worker_init(worker) -> None:
             with contextlib.suppress(OSError):
                 listener.sock.close()
 
-    def stop(signum: int, frame: object) -> None:
-        graceful_stop(signum, frame)  # wakes the worker's loop, which ends and calls set_accept_enabled(False)
-
+    # gunicorn's own SIGTERM handler wakes the loop, which ends and calls set_accept_enabled(False).
     worker.accept = accept_while_running
     worker.set_accept_enabled = stop_accepting
-    signal.signal(signal.SIGTERM, stop)
 
 
 def post_fork(server, worker) -> None:
