@@ -20,12 +20,13 @@ the security headers, so a 304 from here carries every header one from the view 
 tests/test_conditional_list_shortcut.py answer the same requests with and without it and compare them.
 """
 
+import functools
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.http.response import HttpResponseBase
 from django.urls import get_resolver
-from django.urls.resolvers import ResolverMatch
+from django.urls.resolvers import ResolverMatch, URLResolver
 from django.utils.cache import patch_vary_headers
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import IsAuthenticated
@@ -44,16 +45,11 @@ LIST_PATH = "/todos/"
 # renderer, as in every setting); any other goes to the view, which negotiates.
 PLAIN_ACCEPTS = frozenset({"", "*/*", "application/json"})
 
-_list_routes: dict[int, ResolverMatch] = {}
 
-
-def _list_route() -> ResolverMatch:
+@functools.lru_cache(maxsize=8)
+def _list_route(resolver: URLResolver) -> ResolverMatch:
     """The URL match of the list, for the metrics and traces that label a request by route; one per URLconf."""
-    resolver = get_resolver()
-    match = _list_routes.get(id(resolver))
-    if match is None:
-        match = _list_routes[id(resolver)] = resolver.resolve(LIST_PATH)
-    return match
+    return resolver.resolve(LIST_PATH)
 
 
 def _view_is_plain(view: type[TodoListApi]) -> bool:
@@ -118,7 +114,7 @@ def not_modified_list(request: HttpRequest) -> HttpResponseBase | None:
         patch_vary_headers(response, [vary])
     for name, value in headers.items():
         response[name] = value
-    request.resolver_match = _list_route()
+    request.resolver_match = _list_route(get_resolver())
     return response
 
 
