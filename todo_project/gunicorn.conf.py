@@ -10,6 +10,7 @@ import tempfile
 import time
 
 import gunicorn.http.parser
+import gunicorn.http.wsgi
 
 wsgi_app = "config.wsgi:application"
 # One address or several, comma-separated: the local stack adds a Unix socket ("unix:PATH") for the gateway.
@@ -185,6 +186,59 @@ def post_worker_init(worker) -> None:
     # gunicorn's own SIGTERM handler wakes the loop, which ends and calls set_accept_enabled(False).
     worker.accept = accept_while_running
     worker.set_accept_enabled = stop_accepting
+
+
+# gunicorn writes an answer's status line and headers, then its body, in two calls. A worker killed between the two
+# leaves the gateway holding headers it has already passed to the client, so it cannot try another instance and
+# the client sees a cut-off answer. Django's answers come as one body chunk: the first chunk goes out in the same
+# call as the headers, so a killed worker has sent all of a small answer or none of it, and the gateway retries
+# an idempotent request that got nothing. Only plain HTTP/1 answers (not gunicorn's HTTP/2 subclass); the
+# headers go out on their own, as before, when no body chunk follows (a 304, a HEAD, an empty body).
+HeldResponse = gunicorn.http.wsgi.Response
+
+
+def _write_with_headers(self, data: bytes) -> None:
+    held = self.__dict__.pop("held_headers", None)
+    if held is None:
+        _emit_body(self, data)
+    elif self.chunked:
+        self.sock.sendall(b"".join((held, b"%X\r\n" % len(data), data, b"\r\n")))
+    else:
+        self.sock.sendall(held + data)
+
+
+def _hold_headers(self) -> None:
+    if self.headers_sent:
+        return
+    if not self.__dict__.get("holding_headers"):
+        _send_headers(self)
+        return
+    lines = self.default_headers()
+    lines.extend(f"{name}: {value}\r\n" for name, value in self.headers)
+    self.held_headers = f"{''.join(lines)}\r\n".encode("latin-1")
+    self.headers_sent = True
+
+
+def _write_first_chunk_with_headers(self, data) -> None:
+    if self.headers_sent or type(self) is not HeldResponse:
+        _write(self, data)
+        return
+    self.holding_headers = True
+    try:
+        _write(self, data)  # gunicorn's: send_headers() (held), then _emit_body() (headers and chunk together)
+    finally:
+        self.holding_headers = False
+        held = self.__dict__.pop("held_headers", None)
+        if held is not None:  # no body bytes went out (none given, or none allowed): the headers on their own
+            self.sock.sendall(held)
+
+
+if not getattr(HeldResponse, "sends_headers_with_first_chunk", False):  # the config file runs again on a reload
+    _send_headers, _write, _emit_body = HeldResponse.send_headers, HeldResponse.write, HeldResponse._emit_body
+    HeldResponse.send_headers = _hold_headers
+    HeldResponse.write = _write_first_chunk_with_headers
+    HeldResponse._emit_body = _write_with_headers
+    HeldResponse.sends_headers_with_first_chunk = True
 
 
 def post_fork(server, worker) -> None:

@@ -543,6 +543,12 @@ TWINS: list[dict] = [
         "todo_only": [],
     },
     {
+        "auth": "tests/test_gunicorn_conf.py",
+        "todo": "tests/test_gunicorn_conf.py",
+        "auth_only": [],
+        "todo_only": [],
+    },
+    {
         "auth": "tests/test_openapi_file.py",
         "todo": "tests/test_openapi_file.py",
         "auth_only": [],
