@@ -2,15 +2,20 @@
 
 import contextlib
 import ctypes
+import errno
 import os
+import selectors
 import shutil
 import signal
 import sys
 import tempfile
 import time
+from concurrent.futures import Future
+from functools import partial
 
 import gunicorn.http.parser
 import gunicorn.http.wsgi
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 wsgi_app = "config.wsgi:application"
 # One address or several, comma-separated: the local stack adds a Unix socket ("unix:PATH") for the gateway.
@@ -20,8 +25,51 @@ workers = int(os.environ.get("GUNICORN_WORKERS") or 2)
 # Two threads: a login's Argon2id hash (12 MiB, outside the GIL) overlaps with other requests, while the
 # worker's peak memory stays near its base plus two hashes (more threads, more memory: docs/benchmarks.md).
 threads = int(os.environ.get("GUNICORN_THREADS") or 2)
-# gthread keeps idle upstream connections open, so the gateway's keepalive pool pays off.
-worker_class = "gthread"
+
+
+class InlineThreadWorker(ThreadWorker):
+    """gunicorn's gthread worker, which with one thread answers each request on its own loop's thread.
+
+    gthread hands every request from the loop that watches the connections to its thread pool and the
+    connection back again: a queue, a pipe and two switches of the GIL per request, which took half of a
+    trivial answer's cost (docs/benchmarks.md). With one thread the pool adds nothing the loop cannot do: a
+    request waits for the one before it either way. A new connection first waits in the loop's poller for its
+    request (as gthread does with one that sends nothing within 5 s), so a silent client holds up no one; a
+    kept-alive connection is readable when the loop sees it. With more threads, it is gthread unchanged.
+    While a request runs the worker sends no heartbeat, so gunicorn's `timeout` ends a request stuck longer
+    than that, as it does for sync workers.
+    """
+
+    def accept(self, listener) -> None:
+        if self.cfg.threads > 1:
+            super().accept(listener)
+            return
+        try:
+            client, address = listener.accept()
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, client, address, listener.getsockname())
+        # As gthread's finish_request() parks a connection that has sent nothing yet.
+        client.setblocking(False)
+        conn.timeout = time.monotonic() + self.cfg.keepalive
+        self.pending_conns.append(conn)
+        self.poller.register(client, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
+
+    def enqueue_req(self, conn) -> None:
+        if self.cfg.threads > 1:
+            super().enqueue_req(conn)
+            return
+        handled = Future()
+        handled.set_result(self.handle(conn))  # gthread's: parse, answer, and whether to keep the connection
+        self.finish_request(conn, handled)
+
+
+# gthread keeps idle upstream connections open, so the gateway's keepalive pool pays off; with one thread, the
+# loop answers the requests itself (above).
+worker_class = InlineThreadWorker
 # Longer than the gateway's upstream keepalive_timeout (1 s, upstreams.conf), so the gateway closes first
 # and never sends a request on a connection gunicorn is closing.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE") or 75)

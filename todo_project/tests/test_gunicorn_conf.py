@@ -1,6 +1,14 @@
-"""gunicorn.conf.py's change to how gunicorn writes an answer: the headers leave with the first body chunk."""
+"""gunicorn.conf.py's changes to gunicorn: headers leave with the first body chunk; one thread answers on the loop."""
 
+import contextlib
+import http.client
+import os
 import runpy
+import socket
+import subprocess
+import sys
+import time
+from http import HTTPStatus
 from pathlib import Path
 
 import gunicorn.util
@@ -108,3 +116,83 @@ def test_a_head_answer_sends_its_headers_and_drops_the_body() -> None:
     assert len(writes) == 1
     assert b"Content-Length: 11\r\n" in writes[0]
     assert writes[0].endswith(b"\r\n\r\n")
+
+
+# ---------------------------------------------------------------------------- the worker, in a real gunicorn
+WHICH_THREAD_APP = """
+import threading
+
+
+def application(environ, start_response):
+    body = threading.current_thread().name.encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """Start gunicorn with this service's gunicorn.conf.py and a small app; returns its address."""
+    (tmp_path / "which_thread.py").write_text(WHICH_THREAD_APP)
+    started = []
+
+    def start(threads: int) -> tuple[str, int]:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        environment = os.environ | {
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": "1",
+            "GUNICORN_THREADS": str(threads),
+            "METRICS_BIND": "",
+        }
+        command = [str(Path(sys.executable).parent / "gunicorn"), "--config", str(GUNICORN_CONF)]
+        command += ["--pythonpath", str(tmp_path), "which_thread:application"]
+        started.append(subprocess.Popen(command, env=environment, stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                return "127.0.0.1", port
+            time.sleep(0.05)
+        pytest.fail("gunicorn did not start listening within 20 s")
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def get_twice_on_one_connection(address: tuple[str, int]) -> list[str]:
+    connection = http.client.HTTPConnection(*address, timeout=5)
+    try:
+        answers = []
+        for _ in range(2):
+            connection.request("GET", "/")
+            response = connection.getresponse()
+            assert response.status == HTTPStatus.OK
+            assert response.getheader("Connection") == "keep-alive"
+            answers.append(response.read().decode())
+        return answers
+    finally:
+        connection.close()
+
+
+def test_a_worker_with_one_thread_answers_on_its_own_loop_and_keeps_the_connection_open(serve) -> None:
+    address = serve(threads=1)
+
+    assert get_twice_on_one_connection(address) == ["MainThread", "MainThread"]
+
+
+def test_a_client_that_connects_and_sends_nothing_holds_up_no_one_else(serve) -> None:
+    address = serve(threads=1)
+
+    with socket.create_connection(address), socket.create_connection(address):
+        started = time.monotonic()
+        assert get_twice_on_one_connection(address) == ["MainThread", "MainThread"]
+        assert time.monotonic() - started < 2
+
+
+def test_a_worker_with_more_threads_is_gunicorns_own_thread_pool(serve) -> None:
+    address = serve(threads=2)
+
+    assert all(name.startswith("ThreadPoolExecutor") for name in get_twice_on_one_connection(address))
