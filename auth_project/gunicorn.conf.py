@@ -27,6 +27,10 @@ workers = int(os.environ.get("GUNICORN_WORKERS") or 2)
 threads = int(os.environ.get("GUNICORN_THREADS") or 2)
 
 
+# At most this many new connections taken in each time the loop finds the listener ready (InlineThreadWorker).
+ACCEPT_BURST = 16
+
+
 class InlineThreadWorker(ThreadWorker):
     """gunicorn's gthread worker, which with one thread answers each request on its own loop's thread.
 
@@ -44,19 +48,24 @@ class InlineThreadWorker(ThreadWorker):
         if self.cfg.threads > 1:
             super().accept(listener)
             return
-        try:
-            client, address = listener.accept()
-        except OSError as error:
-            if error.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
-                raise
-            return
-        self.nr_conns += 1
-        conn = TConn(self.cfg, client, address, listener.getsockname())
-        # As gthread's finish_request() parks a connection that has sent nothing yet.
-        client.setblocking(False)
-        conn.timeout = time.monotonic() + self.cfg.keepalive
-        self.pending_conns.append(conn)
-        self.poller.register(client, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
+        # Several at a time: the loop sees the listener once per round of answers, so taking one connection a round
+        # kept the gateway's new connections waiting behind whole rounds (100-250 ms at the start of a burst).
+        for _ in range(ACCEPT_BURST):
+            if self.nr_conns >= self.worker_connections:
+                return
+            try:
+                client, address = listener.accept()
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                    raise
+                return
+            self.nr_conns += 1
+            conn = TConn(self.cfg, client, address, listener.getsockname())
+            # As gthread's finish_request() parks a connection that has sent nothing yet.
+            client.setblocking(False)
+            conn.timeout = time.monotonic() + self.cfg.keepalive
+            self.pending_conns.append(conn)
+            self.poller.register(client, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
 
     def enqueue_req(self, conn) -> None:
         if self.cfg.threads > 1:
