@@ -13,6 +13,8 @@ import requests
 from compose_stack import IMAGE_SIZE_LIMIT_MB, PASSWORD, ComposeProject, podman, say
 
 SERVICE_IMAGES = {"auth": "todo-microservices/auth:local", "todo": "todo-microservices/todo:local"}
+# How long each gateway worker keeps a service's address (`resolver ... valid`, nginx/templates/upstreams.conf).
+RESOLVER_VALID_SECONDS = 10
 _journey: dict[str, str] = {}
 
 
@@ -164,7 +166,7 @@ def test_a_restarted_todo_container_keeps_the_data_in_its_named_volume(stack: Co
     assert _journey, "the journey test made the todo this test looks for"
     started = _restart_and_report_the_start_time(stack, "todo")
     # The restarted container has a new address; the gateway's resolver finds it within its 10 s cache.
-    _wait_until_the_gateway_answers(stack, "/todos/health/")
+    _wait_until_the_gateway_answers(stack, "/todos/health/", started)
     say(f"todo container answering through the gateway {time.monotonic() - started:.1f} s after its restart")
     tokens = requests.post(
         f"{stack.url}/auth/login/", json={"username": _journey["username"], "password": PASSWORD}, timeout=10
@@ -180,8 +182,8 @@ def test_a_restarted_auth_container_signs_with_the_same_key_and_keeps_the_users(
         f"{stack.url}/auth/login/", json={"username": _journey["username"], "password": PASSWORD}, timeout=10
     ).json()
 
-    _restart_and_report_the_start_time(stack, "auth")
-    _wait_until_the_gateway_answers(stack, "/auth/health/")
+    started = _restart_and_report_the_start_time(stack, "auth")
+    _wait_until_the_gateway_answers(stack, "/auth/health/", started)
 
     after = requests.post(
         f"{stack.url}/auth/login/", json={"username": _journey["username"], "password": PASSWORD}, timeout=10
@@ -215,11 +217,15 @@ def _restart_and_report_the_start_time(stack: ComposeProject, service: str) -> f
     return started
 
 
-def _wait_until_the_gateway_answers(stack: ComposeProject, path: str, timeout: float = 120) -> None:
+def _wait_until_the_gateway_answers(stack: ComposeProject, path: str, restarted: float, timeout: float = 120) -> None:
+    """Waits until the gateway reaches the restarted service, and until every nginx worker can have looked up its
+    new address: each worker keeps its own resolver answers (`valid=10s`), so one 200 says only that one worker
+    has; another may still send a request to the old address until its answer expires (docs/containers.md)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if requests.get(f"{stack.url}{path}", timeout=5).status_code == HTTPStatus.OK:
+                time.sleep(max(0.0, restarted + RESOLVER_VALID_SECONDS + 1 - time.monotonic()))
                 return
         except requests.ConnectionError:
             pass
