@@ -1,5 +1,6 @@
 """The keyring's JWKS URL source, against a real HTTP server: refresh, rate-limited refetch, last good keys kept."""
 
+import contextlib
 import json
 import threading
 import time
@@ -13,6 +14,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.conftest import SigningKey, jwks_document
+from todos.keyring import JWKS_MAX_BYTES
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +29,10 @@ class JwksServer:
     document: dict[str, Any] = field(default_factory=dict)
     status: int = HTTPStatus.OK
     delay: float = 0.0
+    # Bytes of filler added to the document (a JWKS that is valid, only too large), and seconds over which the
+    # body is sent in ten pieces (each piece in time, the whole late).
+    padding: int = 0
+    drip: float = 0.0
     hits: int = 0
 
 
@@ -38,12 +44,19 @@ def jwks_server(signing_key: SigningKey) -> Iterator[JwksServer]:
         def do_GET(self) -> None:
             state.hits += 1
             time.sleep(state.delay)
-            body = json.dumps(state.document).encode()
+            document = {**state.document, "padding": "x" * state.padding} if state.padding else state.document
+            body = json.dumps(document).encode()
             self.send_response(state.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            pieces = 10 if state.drip else 1
+            size = -(-len(body) // pieces)
+            with contextlib.suppress(ConnectionError):  # the keyring stops reading a body too large
+                for start in range(0, len(body), size):
+                    self.wfile.write(body[start : start + size])
+                    self.wfile.flush()
+                    time.sleep(state.drip / pieces)
 
         def log_message(self, format: str, *args: Any) -> None:
             """Keep the test output clean."""
@@ -123,7 +136,11 @@ def test_a_key_rotated_in_at_the_auth_service_is_picked_up_on_first_use(
 
 @pytest.mark.parametrize(
     "failure",
-    [{"status": HTTPStatus.INTERNAL_SERVER_ERROR}, {"delay": 1.0}, {"document": {"keys": "not a list"}}],
+    [
+        {"status": HTTPStatus.INTERNAL_SERVER_ERROR},
+        {"delay": 1.0},
+        {"document": {"keys": "not a list"}},
+    ],
     ids=["server-error", "timeout", "no-usable-key"],
 )
 def test_the_last_good_keys_are_kept_when_a_refresh_fails(
@@ -137,6 +154,31 @@ def test_the_last_good_keys_are_kept_when_a_refresh_fails(
 
     assert status_with(make_token()) == HTTPStatus.OK
     assert jwks_server.hits == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [{"padding": JWKS_MAX_BYTES}, {"drip": 1.0}],
+    ids=["larger-than-the-bound", "each-piece-in-time-whole-late"],
+)
+def test_a_jwks_answer_too_large_or_too_slow_as_a_whole_is_not_taken(
+    jwks_url_settings: Any,
+    jwks_server: JwksServer,
+    make_token: Callable[..., str],
+    other_signing_key: SigningKey,
+    failure: dict[str, Any],
+) -> None:
+    # The answer is a valid JWKS with another key: had it been taken, the first key's tokens would be refused.
+    jwks_url_settings.JWT_JWKS_REFRESH_INTERVAL = MIN_REFETCH_INTERVAL
+    assert status_with(make_token()) == HTTPStatus.OK
+    jwks_server.document = jwks_document(other_signing_key)
+    for name, value in failure.items():
+        setattr(jwks_server, name, value)
+    time.sleep(MIN_REFETCH_INTERVAL)
+
+    assert status_with(make_token()) == HTTPStatus.OK
+    assert jwks_server.hits == 2
+    assert status_with(make_token(key=other_signing_key)) == HTTPStatus.UNAUTHORIZED
 
 
 def test_a_jwks_url_that_never_answered_refuses_tokens_with_401(

@@ -1,16 +1,18 @@
 """The auth service's public keys by kid: from a JWKS file, PEM files and the auth service's JWKS URL.
 
-PyJWT does the JWK work: `RSAAlgorithm.from_jwk` reads the keys, `PyJWKClient` fetches the URL. What is ours is
-what PyJWT's `PyJWKClient` lacks (Keyring's docstring says what).
+PyJWT does the JWK work: `RSAAlgorithm.from_jwk` reads the keys, `PyJWKClient` (bounded here in size and time) fetches
+the URL. What is ours is what PyJWT's `PyJWKClient` lacks (Keyring's docstring says what).
 """
 
 import hashlib
+import http.client
 import json
 import logging
 import math
 import os
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt import PyJWKClient
 from jwt.algorithms import RSAAlgorithm
-from jwt.exceptions import InvalidKeyError, PyJWTError
+from jwt.exceptions import InvalidKeyError, PyJWKClientConnectionError, PyJWTError
 from jwt.utils import base64url_encode
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,9 @@ logger = logging.getLogger(__name__)
 MIN_RSA_KEY_BITS = 2048
 # How often the JWKS file is looked at (one stat) between lookups of an unknown kid.
 JWKS_FILE_CHECK_INTERVAL = 1.0
+# The most of a JWKS answer that is read. A key of 4096 bits takes about 0.8 KiB, and the auth service publishes its
+# current and previous keys: anything near this size is not its JWKS, and is refused before it is read to the end.
+JWKS_MAX_BYTES = 64 * 1024
 
 
 # ------------------------------------------------------------------------------ JWK (twins: the auth service's keyring)
@@ -81,12 +86,41 @@ def load_pem_files(paths: Iterable[str]) -> dict[str, rsa.RSAPublicKey]:
     return keys
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # urllib then raises HTTPError for the 3xx
+
+
+class BoundedJWKClient(PyJWKClient):
+    """PyJWT's `PyJWKClient` (it refuses any URL but http:// and https://), reading at most JWKS_MAX_BYTES of an answer
+    and taking at most `timeout` seconds for the whole of it: PyJWT's own fetch reads a body of any size, for as long
+    as each read keeps arriving within the timeout. Redirects are refused, as PyJWT does."""
+
+    def fetch_data(self) -> Any:
+        # The scheme is http or https: PyJWKClient's constructor refuses any other.
+        request = urllib.request.Request(url=self.uri, headers=self.headers)  # noqa: S310
+        deadline = time.monotonic() + self.timeout
+        body = bytearray()
+        try:
+            with urllib.request.build_opener(_RefuseRedirects()).open(request, timeout=self.timeout) as response:
+                while chunk := response.read1(16 * 1024):
+                    body += chunk
+                    if len(body) > JWKS_MAX_BYTES:
+                        raise ValueError(f"the JWKS answer is larger than {JWKS_MAX_BYTES} bytes")
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"the JWKS answer took longer than {self.timeout} s")
+        except (OSError, http.client.HTTPException) as exc:  # urllib's URLError and HTTPError are OSErrors
+            raise PyJWKClientConnectionError(f"could not fetch the JWKS: {exc}") from exc
+        return json.loads(body)
+
+
 class Keyring:
     """Parsed public keys by kid, kept in memory; sources are re-read only when they may have changed.
 
     The URL is fetched by PyJWT's `PyJWKClient`; the rest is here because that client lacks it: a JWKS file source
     (and PEM files), keeping the last good keys when a fetch fails (its cache forgets them when its lifespan ends),
-    and a floor between refetches that holds after failed fetches too (its cooldown starts only after a success).
+    and a floor between refetches that holds after failed fetches too (its cooldown starts only after a success), and
+    a bound on an answer's size and on its whole time (BoundedJWKClient).
     """
 
     def __init__(
@@ -104,7 +138,7 @@ class Keyring:
         self.jwks_url = jwks_url
         # Refuses any URL but http:// and https://, and redirects; fetches only when told (no cache of its own).
         self._jwks_client = (
-            PyJWKClient(jwks_url, cache_jwk_set=False, headers={"Accept": "application/json"}, timeout=timeout)
+            BoundedJWKClient(jwks_url, cache_jwk_set=False, headers={"Accept": "application/json"}, timeout=timeout)
             if jwks_url
             else None
         )
