@@ -2,6 +2,7 @@
 
 import os
 import socket
+import uuid
 from http import HTTPStatus
 
 import pytest
@@ -15,8 +16,10 @@ pytestmark = pytest.mark.django_db
 WRONG = "definitely not it"
 
 
-# A database number of its own, flushed after each test, so the suite never touches other Redis data.
+# A database number of its own, and in it a key prefix of this run's own: two runs at once on one machine (a local
+# run beside CI's) each read and remove only their own keys, never the other's, and never other Redis data.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_REDIS_KEY_PREFIX = f"auth-tests-{uuid.uuid4().hex}"
 
 
 def redis_answers(url: str) -> bool:
@@ -36,20 +39,34 @@ def shared_cache(request, settings):
         if not redis_answers(TEST_REDIS_URL):
             pytest.skip(f"Redis at {TEST_REDIS_URL} does not answer (set TEST_REDIS_URL, or start redis-server)")
         settings.CACHES = {
-            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": TEST_REDIS_URL}
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": TEST_REDIS_URL,
+                "KEY_PREFIX": TEST_REDIS_KEY_PREFIX,
+            }
         }
-        cache.clear()
+        remove_this_runs_redis_keys()
         yield request.param
-        cache.clear()
+        remove_this_runs_redis_keys()
     else:
         yield request.param
+
+
+def this_runs_redis_keys() -> list[bytes]:
+    # Django's cache.clear() would empty the whole database, another run's keys with it.
+    client = caches["default"]._cache.get_client(write=True)
+    return list(client.scan_iter(match=f"{TEST_REDIS_KEY_PREFIX}:*"))
+
+
+def remove_this_runs_redis_keys() -> None:
+    if keys := this_runs_redis_keys():
+        caches["default"]._cache.get_client(write=True).delete(*keys)
 
 
 def cache_keys(backend: str) -> list[str]:
     """Every key the throttle wrote, read from the store itself rather than through Django's cache."""
     if backend == "redis":
-        client = caches["default"]._cache.get_client()
-        return [key.decode().split(":", 2)[-1] for key in client.keys("*")]
+        return [key.decode().split(":", 2)[-1] for key in this_runs_redis_keys()]
     with connection.cursor() as cursor:
         cursor.execute("SELECT cache_key FROM auth_cache")
         return [row[0].split(":", 2)[-1] for row in cursor.fetchall()]
