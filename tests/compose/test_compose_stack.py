@@ -14,7 +14,7 @@ from compose_stack import IMAGE_SIZE_LIMIT_MB, PASSWORD, ComposeProject, podman,
 
 SERVICE_IMAGES = {"auth": "todo-microservices/auth:local", "todo": "todo-microservices/todo:local"}
 # How long each gateway worker keeps a service's address (`resolver ... valid`, nginx/templates/upstreams.conf).
-RESOLVER_VALID_SECONDS = 10
+RESOLVER_VALID_SECONDS = 2
 _journey: dict[str, str] = {}
 
 
@@ -219,7 +219,7 @@ def _restart_and_report_the_start_time(stack: ComposeProject, service: str) -> f
 
 def _wait_until_the_gateway_answers(stack: ComposeProject, path: str, restarted: float, timeout: float = 120) -> None:
     """Waits until the gateway reaches the restarted service, and until every nginx worker can have looked up its
-    new address: each worker keeps its own resolver answers (`valid=10s`), so one 200 says only that one worker
+    new address: each worker keeps its own resolver answers (`valid=2s`), so one 200 says only that one worker
     has; another may still send a request to the old address until its answer expires (docs/containers.md)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
