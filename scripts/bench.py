@@ -95,6 +95,13 @@ STACK_ENV = {
     "AUTH_DATABASE_URL": f"{POSTGRES_URL}/{DATABASES['auth']}",
     "TODO_DATABASE_URL": f"{POSTGRES_URL}/{DATABASES['todo']}",
 }
+# The benchmark's stack has a virtual host of its own on the broker (made when missing, kept like its databases): in
+# the default one its outbox relay and event consumer would share the exchange and the queue with a `make up` stack
+# running beside it, and each consumer would take, and apply to its own database, the other stack's events.
+# BENCH_AMQP_URL names a broker and virtual host to use as they are.
+BENCH_VHOST = "todo-bench"
+BENCH_AMQP_URL = os.environ.get("BENCH_AMQP_URL", "")
+STACK_ENV["AMQP_URL"] = BENCH_AMQP_URL or f"amqp://guest:guest@127.0.0.1:5672/{BENCH_VHOST}"
 
 
 @dataclass
@@ -155,6 +162,28 @@ def check_tools() -> None:
         psql("select 1")
     except (subprocess.CalledProcessError, FileNotFoundError) as error:
         sys.exit(f"bench: PostgreSQL at {POSTGRES_URL} does not answer ({error}); set BENCH_POSTGRES_URL")
+    if not BENCH_AMQP_URL:
+        ensure_broker_vhost()
+
+
+def rabbitmqctl(*arguments: str) -> str:
+    program = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+    result = subprocess.run([program, "--quiet", *arguments], check=True, capture_output=True, text=True, timeout=120)
+    return result.stdout
+
+
+def ensure_broker_vhost() -> None:
+    """The benchmark's own virtual host on the local broker, with rights for guest (BENCH_VHOST says why)."""
+    try:
+        if BENCH_VHOST not in rabbitmqctl("list_vhosts", "name").split():
+            say(f"creating the broker's virtual host {BENCH_VHOST!r} for the benchmark's stack")
+            rabbitmqctl("add_vhost", BENCH_VHOST)
+        rabbitmqctl("set_permissions", "-p", BENCH_VHOST, "guest", ".*", ".*", ".*")
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError) as error:
+        sys.exit(
+            f"bench: could not make the broker's virtual host {BENCH_VHOST!r} with rabbitmqctl ({error}); "
+            "set BENCH_AMQP_URL to a broker URL with a virtual host of the benchmark's own"
+        )
 
 
 def stack(command: str, instances: int = 1, extra_env: dict[str, str] | None = None) -> None:
