@@ -33,6 +33,8 @@ class JwksServer:
     # body is sent in ten pieces (each piece in time, the whole late).
     padding: int = 0
     drip: float = 0.0
+    # When set, the JWKS path answers 302 to this path, which serves the document.
+    redirect_to: str = ""
     hits: int = 0
 
 
@@ -44,6 +46,12 @@ def jwks_server(signing_key: SigningKey) -> Iterator[JwksServer]:
         def do_GET(self) -> None:
             state.hits += 1
             time.sleep(state.delay)
+            if state.redirect_to and self.path != state.redirect_to:
+                self.send_response(HTTPStatus.FOUND)
+                self.send_header("Location", state.redirect_to)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             document = {**state.document, "padding": "x" * state.padding} if state.padding else state.document
             body = json.dumps(document).encode()
             self.send_response(state.status)
@@ -174,6 +182,20 @@ def test_a_jwks_answer_too_large_or_too_slow_as_a_whole_is_not_taken(
     jwks_server.document = jwks_document(other_signing_key)
     for name, value in failure.items():
         setattr(jwks_server, name, value)
+    time.sleep(MIN_REFETCH_INTERVAL)
+
+    assert status_with(make_token()) == HTTPStatus.OK
+    assert jwks_server.hits == 2
+    assert status_with(make_token(key=other_signing_key)) == HTTPStatus.UNAUTHORIZED
+
+
+def test_a_redirect_from_the_jwks_url_is_not_followed(
+    jwks_url_settings: Any, jwks_server: JwksServer, make_token: Callable[..., str], other_signing_key: SigningKey
+) -> None:
+    jwks_url_settings.JWT_JWKS_REFRESH_INTERVAL = MIN_REFETCH_INTERVAL
+    assert status_with(make_token()) == HTTPStatus.OK
+    jwks_server.document = jwks_document(other_signing_key)
+    jwks_server.redirect_to = "/elsewhere/jwks.json"
     time.sleep(MIN_REFETCH_INTERVAL)
 
     assert status_with(make_token()) == HTTPStatus.OK
