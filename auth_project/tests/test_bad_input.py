@@ -3,6 +3,7 @@
 from http import HTTPStatus
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from tests.conftest import PASSWORD
 
@@ -121,6 +122,29 @@ def test_nul_characters_are_400(auth_client, path, body):
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "NUL" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", WRITE_ENDPOINTS)
+@pytest.mark.parametrize(
+    "body",
+    ['{"username": "alice", "\\ud800": 1}', '{"username": "alice", "username": "bob"}'],
+    ids=["lone-surrogate-in-a-key", "a-key-twice"],
+)
+def test_keys_that_cannot_be_echoed_or_are_given_twice_are_400(auth_client, path, body):
+    # A lone surrogate in a key was echoed in "Unknown field." and the answer could not be encoded: a 500.
+    response = post_raw(auth_client, path, body)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["detail"].startswith("JSON parse error - ")
+
+
+def test_a_registration_with_a_key_given_twice_creates_no_user(api_client):
+    body = '{"username": "carol", "email": "c@example.com", "password": "plum orchard 42", "username": "dave"}'
+
+    response = post_raw(api_client, "/auth/register/", body)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert not get_user_model().objects.filter(username__in=["carol", "dave"]).exists()
 
 
 def test_unknown_fields_are_400_naming_them(api_client, user):

@@ -116,6 +116,31 @@ def test_malformed_json_is_400(alice: APIClient, body: bytes) -> None:
     assert "detail" in response.json()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [rb'{"title": "a", "\ud800": 1}', rb'{"title": "a", "x\u0000": 1}', rb'{"title": "a", "title": "b"}'],
+    ids=["lone-surrogate-in-a-key", "nul-in-a-key", "a-key-twice"],
+)
+def test_keys_that_cannot_be_echoed_or_are_given_twice_are_400_and_nothing_is_created(
+    alice: APIClient, body: bytes
+) -> None:
+    # A lone surrogate in a key was echoed in "Unknown field." and the answer could not be encoded: a 500.
+    response = post_raw(alice, body)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["detail"].startswith("JSON parse error - ")
+    assert not Todo.objects.exists()
+
+
+def test_a_patch_with_a_key_given_twice_is_400_and_changes_nothing(alice: APIClient) -> None:
+    location = alice.post("/todos/", {"title": "kept"}, format="json")["Location"]
+
+    response = alice.generic("PATCH", location, b'{"title": "a", "title": "b"}', content_type="application/json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert alice.get(location).json()["title"] == "kept"
+
+
 @pytest.mark.parametrize("body", [b"[]", b'"title"', b"5", b"null"])
 def test_json_that_is_not_an_object_is_400(alice: APIClient, body: bytes) -> None:
     response = post_raw(alice, body)
