@@ -19,6 +19,13 @@ def test_an_unknown_query_parameter_is_400_naming_it(api_client: APIClient, meth
     assert "debug" in response.json()["detail"]
 
 
+def test_a_query_parameter_given_twice_is_400_naming_it(api_client: APIClient) -> None:
+    response = api_client.get("/auth/health/?format=json&format=json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["detail"] == "Query parameter given more than once: format. Give each one once."
+
+
 def test_a_foreign_host_is_json_400_with_debug_on(api_client: APIClient, settings) -> None:
     settings.DEBUG = True
 

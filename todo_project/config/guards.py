@@ -26,6 +26,8 @@ class AllowedHostMiddleware:
 
 class QueryParameterMiddleware:
     """A query parameter the API view does not take is a 400 naming it: a typo must never widen what a request does.
+    So is one given more than once: Django reads the last of them, which would narrow a filter the client widened
+    (`DELETE /todos/?completed=true&completed=` deleted every todo).
 
     A view lists what it takes per method in `query_parameters` (DRF's `format` is always taken, and with the
     browsable API on, the `next` page of its log-in and log-out links); views without that attribute (the schema
@@ -44,17 +46,21 @@ class QueryParameterMiddleware:
         taken = getattr(getattr(view_func, "cls", None), "query_parameters", None)
         if taken is None or not request.GET:
             return None
-        unknown = unknown_query_parameters(request, taken)
-        if not unknown:
-            return None
-        accepted = ", ".join(sorted(taken.get(request.method, ()))) or "none"
-        detail = f"Unknown query parameter: {', '.join(unknown)}. {request.method} {request.path} takes {accepted}."
-        return JsonResponse({"detail": detail}, status=HTTPStatus.BAD_REQUEST)
+        detail = query_parameters_refusal(request, taken)
+        return None if detail is None else JsonResponse({"detail": detail}, status=HTTPStatus.BAD_REQUEST)
 
 
-def unknown_query_parameters(request: HttpRequest, taken: dict[str, tuple[str, ...]]) -> list[str]:
-    """The request's query parameters that a view taking `taken` (its query_parameters) does not take, sorted."""
+def query_parameters_refusal(request: HttpRequest, taken: dict[str, tuple[str, ...]]) -> str | None:
+    """Why a view taking `taken` (its query_parameters) refuses the request's query parameters; None when it does not:
+    a parameter it does not take, or one given more than once."""
     known = {*taken.get(request.method, ()), api_settings.URL_FORMAT_OVERRIDE}
     if settings.BROWSABLE_API:
         known.add("next")
-    return sorted(name for name in request.GET if name not in known)
+    unknown = sorted(name for name in request.GET if name not in known)
+    if unknown:
+        accepted = ", ".join(sorted(taken.get(request.method, ()))) or "none"
+        return f"Unknown query parameter: {', '.join(unknown)}. {request.method} {request.path} takes {accepted}."
+    repeated = sorted(name for name, values in request.GET.lists() if len(values) > 1)
+    if repeated:
+        return f"Query parameter given more than once: {', '.join(repeated)}. Give each one once."
+    return None

@@ -42,6 +42,41 @@ def test_a_bulk_delete_with_known_filters_still_works(alice: APIClient, make_tod
     assert list(Todo.objects.values_list("title", flat=True)) == ["open"]
 
 
+@pytest.mark.parametrize(
+    "query", ["?completed=true&completed=", "?completed=true&completed=false", "?search=zz&search="]
+)
+def test_a_bulk_delete_with_a_filter_given_twice_is_400_and_deletes_nothing(
+    alice: APIClient, make_todo: Callable, query: str
+) -> None:
+    # Django reads the last of the two: the bulk delete would have run with the filter the client did not mean.
+    make_todo(title="open")
+    make_todo(title="done", completed=True)
+
+    response = alice.delete(f"/todos/{query}")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["detail"] == (
+        f"Query parameter given more than once: {query[1:].split('=')[0]}. Give each one once."
+    )
+    assert Todo.objects.count() == 2
+
+
+@pytest.mark.parametrize("query", ["?page=1&page=2", "?ordering=title&ordering=-title", "?page_size=5&page_size=50"])
+def test_the_list_refuses_a_parameter_given_twice(alice: APIClient, query: str) -> None:
+    response = alice.get(f"/todos/{query}")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "more than once" in response.json()["detail"]
+
+
+def test_a_conditional_list_with_a_parameter_given_twice_is_refused_not_answered_304(alice: APIClient) -> None:
+    etag = alice.get("/todos/?page=1")["ETag"]
+
+    response = alice.get("/todos/?page=1&page=1", HTTP_IF_NONE_MATCH=etag)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+
+
 @pytest.mark.parametrize("query", ["?colour=red", "?page=1&pagesize=5"])
 def test_the_list_refuses_an_unknown_query_parameter(alice: APIClient, query: str) -> None:
     response = alice.get(f"/todos/{query}")

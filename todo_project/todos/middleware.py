@@ -8,7 +8,7 @@ This middleware answers it first, with the very checks the view runs, called fro
 
 - the token check is `KeyringJWTAuthentication.authenticate` (signature, algorithm, expiry, issuer, audience, type,
   subject, and the account-state query that also reads the list stamp);
-- the query parameters go through the guard's `unknown_query_parameters`, `todo_filters_from_query` and the
+- the query parameters go through the guard's `query_parameters_refusal`, `todo_filters_from_query` and the
   pagination's `window_of`;
 - the ETag is `conditional.list_etag` with the arguments the view gives it.
 
@@ -32,7 +32,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 
-from config.guards import unknown_query_parameters
+from config.guards import query_parameters_refusal
 from todos import conditional
 from todos.apis import TodoListApi, etag_matches
 from todos.authentication import KeyringJWTAuthentication, settle_token_check
@@ -72,7 +72,7 @@ def not_modified_list(request: HttpRequest) -> HttpResponseBase | None:
     if (
         not _view_is_plain(view)
         or request.META.get("HTTP_ACCEPT", "") not in PLAIN_ACCEPTS
-        or unknown_query_parameters(request, view.query_parameters)
+        or query_parameters_refusal(request, view.query_parameters) is not None
         or "format" in request.GET
     ):
         return None
