@@ -3,6 +3,7 @@
 import contextlib
 import ctypes
 import errno
+import json
 import os
 import selectors
 import shutil
@@ -15,6 +16,7 @@ from functools import partial
 
 import gunicorn.http.parser
 import gunicorn.http.wsgi
+import gunicorn.util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 wsgi_app = "config.wsgi:application"
@@ -296,6 +298,18 @@ if not getattr(HeldResponse, "sends_headers_with_first_chunk", False):  # the co
     HeldResponse.write = _write_first_chunk_with_headers
     HeldResponse._emit_body = _write_with_headers
     HeldResponse.sends_headers_with_first_chunk = True
+
+
+# gunicorn answers a request it cannot parse (a control character in a header value, a bad chunk size) itself, in
+# HTML; every answer of the API is JSON, so these are too, as {"detail": ...}. The gateway's limits, tighter than
+# gunicorn's, refuse most such requests before they get here, but nginx passes some bytes gunicorn refuses.
+def _write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    body = json.dumps({"detail": f"{reason}: {mesg}" if mesg else f"{reason}."}).encode()
+    head = f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    gunicorn.util.write_nonblock(sock, f"{head}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body)
+
+
+gunicorn.util.write_error = _write_json_error
 
 
 def post_fork(server, worker) -> None:

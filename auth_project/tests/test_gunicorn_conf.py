@@ -2,6 +2,7 @@
 
 import contextlib
 import http.client
+import json
 import os
 import runpy
 import socket
@@ -196,3 +197,19 @@ def test_a_worker_with_more_threads_is_gunicorns_own_thread_pool(serve) -> None:
     address = serve(threads=2)
 
     assert all(name.startswith("ThreadPoolExecutor") for name in get_twice_on_one_connection(address))
+
+
+def test_a_request_gunicorn_cannot_parse_is_refused_in_json(serve) -> None:
+    address = serve(threads=1)
+
+    with socket.create_connection(address, timeout=5) as client:
+        client.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Note: a\x01b\r\n\r\n")
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"\r\nContent-Type: application/json\r\n" in head
+    assert f"\r\nContent-Length: {len(body)}".encode() in head
+    assert json.loads(body)["detail"].startswith("Bad Request: ")

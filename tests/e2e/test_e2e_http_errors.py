@@ -143,3 +143,14 @@ def test_a_write_to_healthz_names_get_and_head(client: Client) -> None:
 
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert response.headers["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize("path", ["/auth/health/", "/todos/health/"])
+@pytest.mark.parametrize("value", [b"a\x01b", b"a\x7fb", b"\x1b[31mred"], ids=["soh", "del", "escape"])
+def test_a_control_character_in_a_header_value_is_refused_in_json(stack: Stack, path: str, value: bytes) -> None:
+    # nginx passes these bytes on; gunicorn refuses them itself, and used to answer in HTML.
+    request = b"GET " + path.encode() + b" HTTP/1.1\r\nHost: localhost\r\nUser-Agent: " + value
+    status, headers, body = raw_request(stack, request + b"\r\nConnection: close\r\n\r\n")
+
+    assert status == HTTPStatus.BAD_REQUEST
+    assert_json_error(status, headers, body)
