@@ -8,10 +8,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import apis
 from config import errors
-from config.routes import with_and_without_slash
+from config.routes import read_only_page, with_and_without_slash
 
-schema_view = SpectacularAPIView.as_view()
-docs_view = SpectacularSwaggerView.as_view(url_name="schema")
+schema_view = read_only_page(SpectacularAPIView.as_view())
+docs_view = read_only_page(SpectacularSwaggerView.as_view(url_name="schema"))
 
 urlpatterns = [
     path("auth/admin", RedirectView.as_view(url="/auth/admin/")),

@@ -6,13 +6,13 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import errors
-from config.routes import with_and_without_slash
+from config.routes import read_only_page, with_and_without_slash
 
 admin.site.site_header = "Todo service administration"
 admin.site.site_title = "Todo service admin"
 
-schema_view = SpectacularAPIView.as_view()
-docs_view = SpectacularSwaggerView.as_view(url_name="schema")
+schema_view = read_only_page(SpectacularAPIView.as_view())
+docs_view = read_only_page(SpectacularSwaggerView.as_view(url_name="schema"))
 
 urlpatterns = [
     path("todos/admin/", admin.site.urls),

@@ -1,7 +1,9 @@
 """The contract is readable without tools: docs/openapi/todo.yaml is exactly the schema the service serves."""
 
+from http import HTTPStatus
 from pathlib import Path
 
+import pytest
 import yaml
 from django.test import Client
 
@@ -21,3 +23,22 @@ def test_every_operation_documents_its_errors_with_a_json_body() -> None:
         for method, operation in item.items():
             for status in ("400", "406", "429"):
                 assert "application/json" in operation["responses"][status]["content"], (method, path, status)
+
+
+@pytest.mark.parametrize("path", ["/todos/schema/", "/todos/docs/"])
+def test_the_schema_and_docs_pages_answer_options_with_their_methods(path: str) -> None:
+    response = Client().options(path)
+
+    assert response.status_code == HTTPStatus.NO_CONTENT
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
+
+
+@pytest.mark.parametrize("path", ["/todos/schema/", "/todos/docs/"])
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_the_schema_and_docs_pages_refuse_writes_in_json(path: str, method: str) -> None:
+    response = getattr(Client(), method)(path, "{}", content_type="application/json")
+
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": f'Method "{method.upper()}" not allowed.'}
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
