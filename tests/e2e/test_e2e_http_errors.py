@@ -154,3 +154,13 @@ def test_a_control_character_in_a_header_value_is_refused_in_json(stack: Stack, 
 
     assert status == HTTPStatus.BAD_REQUEST
     assert_json_error(status, headers, body)
+
+
+@pytest.mark.parametrize("path", ["/_gateway/token", "/_gateway/400", "/_gateway/jwks", "/_gateway/token-check"])
+def test_the_gateways_internal_locations_are_a_json_404_from_outside(stack: Stack, path: str) -> None:
+    status, headers, body = raw_request(
+        stack, f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
+    )
+
+    assert status == HTTPStatus.NOT_FOUND
+    assert_json_error(status, headers, body)
