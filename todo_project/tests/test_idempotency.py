@@ -153,6 +153,8 @@ def test_patch_put_and_delete_of_a_todo_honour_the_key(alice, make_todo):
     assert put[1]["ETag"] == put[0]["ETag"] == '"3"', "the replayed PUT did not write again"
     assert [response.status_code for response in deleted] == [HTTPStatus.NO_CONTENT] * 2
     assert deleted[1]["Idempotent-Replayed"] == "true"
+    assert not deleted[0].has_header("Content-Type")
+    assert not deleted[1].has_header("Content-Type"), "a replayed 204 carries the first answer's headers, no more"
 
 
 def test_bulk_delete_honours_the_key(alice, make_todo):

@@ -56,6 +56,8 @@ def _fingerprint(*, method: str, full_path: str, body: bytes) -> str:
 
 def _replay(stored: services.StoredResponse) -> HttpResponse:
     response = HttpResponse(stored.body, status=stored.status_code)
+    # HttpResponse starts with Django's default Content-Type (text/html): a replayed 204 must carry none, as the first.
+    del response["Content-Type"]
     for name, value in stored.headers.items():
         response[name] = value
     response[REPLAYED_HEADER] = "true"
