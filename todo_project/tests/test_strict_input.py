@@ -45,6 +45,12 @@ def post_raw(client: APIClient, body: bytes | str, content_type: str = "applicat
         ("due_date", "tomorrow"),
         ("due_date", "2030-01-01T10:00:00"),
         ("due_date", "2030-01-01\u0000"),
+        ("due_date", "2030-1-1"),
+        ("due_date", "20300101"),
+        ("due_date", "2030-W01-1"),
+        ("due_date", "\uff12030-01-01"),
+        ("due_date", "\u0662\u0660\u0663\u0660-01-01"),
+        ("due_date", "2030-01-01\n"),
     ],
 )
 def test_a_wrong_value_is_400_naming_the_field_and_nothing_is_created(alice: APIClient, field: str, value: Any) -> None:

@@ -1,5 +1,6 @@
 """Todo input and output: strict JSON types, no coercion, server-owned fields read-only."""
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -73,11 +74,16 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+# The one date format the API takes: ASCII digits only. Django's date parser also takes "2026-1-1", digits of other
+# scripts ("٢٠٢٦-01-01"), and, through Python's date.fromisoformat, "20260101" and week dates ("2026-W01-1").
+DATE_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 class StrictDateField(serializers.DateField):
-    """An ISO 8601 date string (YYYY-MM-DD)."""
+    """A date as a YYYY-MM-DD string, nothing else that reads as one."""
 
     def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, str):
+        if not isinstance(data, str) or not DATE_FORMAT.fullmatch(data):
             self.fail("invalid", format="YYYY-MM-DD")
         return super().to_internal_value(data)
 
