@@ -1,6 +1,7 @@
 """SimpleJWT tokens signed with the keyring's active key and verified with the key their `kid` names."""
 
 import json
+import re
 from typing import Any
 
 import jwt
@@ -16,6 +17,12 @@ from accounts.keyring import current_keyring
 
 # The claim naming the login session (token family) of a refresh token and of the access tokens made from it.
 SESSION_CLAIM = "sid"
+# The last second a datetime can hold (9999-12-31T23:59:59Z). SimpleJWT turns exp into a datetime after the signature
+# check: a signed exp of 1e30 raised OverflowError there, a 500. PyJWT checks only that the times are numbers.
+LAST_TIMESTAMP = 253_402_300_799
+TIME_CLAIMS = ("exp", "iat", "nbf")
+# A user id as this service writes it in `sub`; another (a name, "-1") made the user lookup raise, a 500.
+USER_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 
 class KeyringTokenBackend(TokenBackend):
@@ -31,6 +38,18 @@ class KeyringTokenBackend(TokenBackend):
             headers={"kid": keyring.active_kid},
             json_encoder=self.json_encoder,
         )
+
+    def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
+        """SimpleJWT's checks, then the ones only a token signed with our own key could fail: time claims a datetime
+        can hold, and a `sub` that is a user id. Either would otherwise have been a 500 further on."""
+        payload = super().decode(token, verify)
+        times = [payload[claim] for claim in TIME_CLAIMS if claim in payload]
+        if not all(
+            isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= LAST_TIMESTAMP
+            for value in times
+        ) or ("sub" in payload and not USER_ID.fullmatch(str(payload["sub"]))):
+            raise TokenBackendError(_("Token is invalid"))
+        return payload
 
     def get_verifying_key(self, token: Any) -> Any:
         try:

@@ -91,6 +91,24 @@ def test_a_token_for_another_audience_is_refused(api_client, token_pair, session
     assert api_client.get("/auth/me/").status_code == HTTPStatus.UNAUTHORIZED
 
 
+@pytest.mark.parametrize(
+    "claims",
+    [{"exp": 1e30}, {"exp": 10**30}, {"iat": 1e30}, {"sub": "admin"}, {"sub": "-1"}, {"sub": "1" * 30}],
+    ids=["exp-beyond-any-datetime", "exp-huge", "iat-beyond-any-datetime", "sub-a-name", "sub-negative", "sub-huge"],
+)
+def test_a_token_signed_with_our_own_key_but_out_of_range_is_401_not_500(
+    api_client, token_pair, session_keyring, claims
+):
+    # Only a token signed with the service's own key gets this far: a bug or a leaked key, never a 500.
+    valid = jwt.decode(token_pair["access"], options={"verify_signature": False})
+    private_key = next((session_keyring / "private").glob("*.pem")).read_bytes()
+    kid = jwt.get_unverified_header(token_pair["access"])["kid"]
+    forged = jwt.encode({**valid, **claims}, private_key, algorithm="RS256", headers={"kid": kid})
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
+
+    assert api_client.get("/auth/me/").status_code == HTTPStatus.UNAUTHORIZED
+
+
 def test_an_hs256_token_signed_with_the_public_key_is_refused(api_client, token_pair, session_keyring):
     claims = jwt.decode(token_pair["access"], options={"verify_signature": False})
     kid = jwt.get_unverified_header(token_pair["access"])["kid"]

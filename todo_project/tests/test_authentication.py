@@ -115,6 +115,10 @@ def test_a_token_accepted_before_is_refused_once_it_expires(make_token: Callable
         {"sub": "x" * 65},
         {"token_type": "refresh"},
         {"token_type": None},
+        {"exp": 1e30},
+        {"exp": 10**30},
+        {"exp": 253_402_300_800},
+        {"nbf": 1e30},
     ],
     ids=[
         "wrong-iss",
@@ -127,6 +131,10 @@ def test_a_token_accepted_before_is_refused_once_it_expires(make_token: Callable
         "sub-too-long",
         "refresh-token",
         "no-token-type",
+        "exp-beyond-any-datetime",
+        "exp-a-huge-integer",
+        "exp-past-year-9999",
+        "nbf-beyond-any-datetime",
     ],
 )
 def test_a_token_with_wrong_or_missing_claims_is_refused(make_token: Callable[..., str], claims: dict) -> None:

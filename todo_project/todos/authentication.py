@@ -32,6 +32,19 @@ VERIFIED_TOKENS_KEPT = 4096
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub", "jti", "token_type"]
 # The owner id is stored as given; anything else (empty, too long for the column, control characters) is refused.
 VALID_OWNER_ID = re.compile(r"[\x21-\x7e]{1,64}")
+# The last second a datetime can hold (9999-12-31T23:59:59Z). SimpleJWT turns exp into a datetime after the signature
+# check: a signed exp of 1e30 raised OverflowError there, a 500. PyJWT checks only that the times are numbers.
+LAST_TIMESTAMP = 253_402_300_799
+TIME_CLAIMS = ("exp", "iat", "nbf")
+
+
+def times_in_range(payload: dict[str, Any]) -> bool:
+    """Whether every time claim the payload has is a number a datetime can hold."""
+    return all(
+        isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= LAST_TIMESTAMP
+        for value in (payload[claim] for claim in TIME_CLAIMS if claim in payload)
+    )
+
 
 _keyring: Keyring | None = None
 _keyring_lock = threading.Lock()
@@ -127,7 +140,7 @@ class KeyringTokenBackend(TokenBackend):
             logger.info("token refused: unknown kid", extra={"kid": kid[:100]})
             raise TokenBackendError("Token signed by an unknown key")
         try:
-            return jwt.decode(
+            payload = jwt.decode(
                 token,
                 key,
                 algorithms=[ALGORITHM],
@@ -140,6 +153,9 @@ class KeyringTokenBackend(TokenBackend):
             raise TokenBackendExpiredToken("Token is expired") from exc
         except jwt.InvalidTokenError as exc:
             raise TokenBackendError("Token is invalid") from exc
+        if not times_in_range(payload):
+            raise TokenBackendError("Token is invalid")
+        return payload
 
 
 _token_backend = KeyringTokenBackend(ALGORITHM)
