@@ -33,9 +33,23 @@ class JwksServer:
     # body is sent in ten pieces (each piece in time, the whole late).
     padding: int = 0
     drip: float = 0.0
+    # Seconds over which the status line and headers are sent, in twenty pieces; and whether to leave out
+    # Content-Length (the body then ends when the connection closes).
+    drip_head: float = 0.0
+    no_length: bool = False
     # When set, the JWKS path answers 302 to this path, which serves the document.
     redirect_to: str = ""
     hits: int = 0
+
+
+def send_in_pieces(stream: Any, data: bytes, pieces: int, seconds: float) -> None:
+    """All at once when seconds is 0; else in pieces, spread over that many seconds."""
+    pieces = pieces if seconds else 1
+    size = -(-len(data) // pieces)
+    for start in range(0, len(data), size):
+        stream.write(data[start : start + size])
+        stream.flush()
+        time.sleep(seconds / pieces)
 
 
 @pytest.fixture
@@ -54,17 +68,12 @@ def jwks_server(signing_key: SigningKey) -> Iterator[JwksServer]:
                 return
             document = {**state.document, "padding": "x" * state.padding} if state.padding else state.document
             body = json.dumps(document).encode()
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            pieces = 10 if state.drip else 1
-            size = -(-len(body) // pieces)
-            with contextlib.suppress(ConnectionError):  # the keyring stops reading a body too large
-                for start in range(0, len(body), size):
-                    self.wfile.write(body[start : start + size])
-                    self.wfile.flush()
-                    time.sleep(state.drip / pieces)
+            length = "" if state.no_length else f"Content-Length: {len(body)}\r\n"
+            head = f"HTTP/1.1 {state.status} {HTTPStatus(state.status).phrase}\r\nContent-Type: application/json\r\n"
+            self.close_connection = True
+            with contextlib.suppress(ConnectionError):  # the keyring stops reading an answer too large or too slow
+                send_in_pieces(self.wfile, f"{head}{length}Connection: close\r\n\r\n".encode(), 20, state.drip_head)
+                send_in_pieces(self.wfile, body, 10, state.drip)
 
         def log_message(self, format: str, *args: Any) -> None:
             """Keep the test output clean."""
@@ -166,8 +175,8 @@ def test_the_last_good_keys_are_kept_when_a_refresh_fails(
 
 @pytest.mark.parametrize(
     "failure",
-    [{"padding": JWKS_MAX_BYTES}, {"drip": 1.0}],
-    ids=["larger-than-the-bound", "each-piece-in-time-whole-late"],
+    [{"padding": JWKS_MAX_BYTES}, {"padding": JWKS_MAX_BYTES, "no_length": True}, {"drip": 1.0}, {"drip_head": 1.0}],
+    ids=["larger-than-the-bound", "larger-without-a-length", "each-piece-in-time-whole-late", "headers-late"],
 )
 def test_a_jwks_answer_too_large_or_too_slow_as_a_whole_is_not_taken(
     jwks_url_settings: Any,
@@ -187,6 +196,20 @@ def test_a_jwks_answer_too_large_or_too_slow_as_a_whole_is_not_taken(
     assert status_with(make_token()) == HTTPStatus.OK
     assert jwks_server.hits == 2
     assert status_with(make_token(key=other_signing_key)) == HTTPStatus.UNAUTHORIZED
+
+
+def test_a_jwks_answer_whose_headers_trickle_in_holds_the_request_no_longer_than_the_timeout(
+    jwks_url_settings: Any, jwks_server: JwksServer, make_token: Callable[..., str]
+) -> None:
+    # The request that finds the keys due fetches them itself: each read within the timeout (0.5 s) must not add up.
+    jwks_url_settings.JWT_JWKS_REFRESH_INTERVAL = MIN_REFETCH_INTERVAL
+    assert status_with(make_token()) == HTTPStatus.OK
+    jwks_server.drip_head = 5.0
+    time.sleep(MIN_REFETCH_INTERVAL)
+
+    started = time.monotonic()
+    assert status_with(make_token()) == HTTPStatus.OK
+    assert time.monotonic() - started < 2.5, "the fetch outlasted its timeout by far"
 
 
 def test_a_redirect_from_the_jwks_url_is_not_followed(

@@ -4,16 +4,19 @@ PyJWT does the JWK work: `RSAAlgorithm.from_jwk` reads the keys, `PyJWKClient` (
 the URL. What is ours is what PyJWT's `PyJWKClient` lacks (Keyring's docstring says what).
 """
 
+import contextlib
 import hashlib
 import http.client
 import json
 import logging
 import math
 import os
+import socket
 import threading
 import time
-import urllib.request
+import urllib.parse
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -86,31 +89,66 @@ def load_pem_files(paths: Iterable[str]) -> dict[str, rsa.RSAPublicKey]:
     return keys
 
 
-class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # urllib then raises HTTPError for the 3xx
+class _Deadline:
+    """Cuts a connection off when its time is up, wherever the reading is: a socket's timeout bounds each read
+    only, so an answer arriving a byte at a time (headers included) could otherwise take as long as it liked."""
+
+    def __init__(self, connection: http.client.HTTPConnection, seconds: float) -> None:
+        self.connection = connection
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        self.expired = True
+        if self.connection.sock is not None:
+            with contextlib.suppress(OSError):
+                self.connection.sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
 
 
 class BoundedJWKClient(PyJWKClient):
-    """PyJWT's `PyJWKClient` (it refuses any URL but http:// and https://), reading at most JWKS_MAX_BYTES of an answer
-    and taking at most `timeout` seconds for the whole of it: PyJWT's own fetch reads a body of any size, for as long
-    as each read keeps arriving within the timeout. Redirects are refused, as PyJWT does."""
+    """PyJWT's `PyJWKClient` (it refuses any URL but http:// and https://), fetching with a bound on the whole answer:
+    at most `timeout` seconds from connecting to the last byte, and at most JWKS_MAX_BYTES of body. PyJWT's own fetch
+    reads a body of any size, for as long as each read keeps arriving within the timeout. Only a 200 is taken: a
+    redirect is refused, as PyJWT does."""
 
     def fetch_data(self) -> Any:
-        # The scheme is http or https: PyJWKClient's constructor refuses any other.
-        request = urllib.request.Request(url=self.uri, headers=self.headers)  # noqa: S310
-        deadline = time.monotonic() + self.timeout
-        body = bytearray()
+        url = urllib.parse.urlsplit(self.uri)
+        if url.scheme == "https":
+            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                url.hostname, url.port, timeout=self.timeout, context=self.ssl_context
+            )
+        else:
+            connection = http.client.HTTPConnection(url.hostname, url.port, timeout=self.timeout)
+        deadline = _Deadline(connection, self.timeout)
         try:
-            with urllib.request.build_opener(_RefuseRedirects()).open(request, timeout=self.timeout) as response:
-                while chunk := response.read1(16 * 1024):
-                    body += chunk
-                    if len(body) > JWKS_MAX_BYTES:
-                        raise ValueError(f"the JWKS answer is larger than {JWKS_MAX_BYTES} bytes")
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"the JWKS answer took longer than {self.timeout} s")
-        except (OSError, http.client.HTTPException) as exc:  # urllib's URLError and HTTPError are OSErrors
-            raise PyJWKClientConnectionError(f"could not fetch the JWKS: {exc}") from exc
+            connection.connect()
+            if deadline.expired:
+                raise TimeoutError("connecting took the whole timeout")
+            connection.request(
+                "GET", urllib.parse.urlunsplit(("", "", url.path or "/", url.query, "")), headers=self.headers
+            )
+            response = connection.getresponse()
+            if response.status != HTTPStatus.OK:
+                raise PyJWKClientConnectionError(f"could not fetch the JWKS: HTTP {response.status} {response.reason}")
+            declared = response.getheader("Content-Length", "")
+            if declared.isdigit() and int(declared) > JWKS_MAX_BYTES:
+                raise ValueError(f"the JWKS answer is larger than {JWKS_MAX_BYTES} bytes")
+            body = response.read(JWKS_MAX_BYTES + 1)
+        except (OSError, http.client.HTTPException) as exc:
+            cause = f"took longer than {self.timeout} s" if deadline.expired else str(exc) or type(exc).__name__
+            raise PyJWKClientConnectionError(f"could not fetch the JWKS: {cause}") from exc
+        finally:
+            deadline.cancel()
+            connection.close()
+        if deadline.expired:
+            raise PyJWKClientConnectionError(f"could not fetch the JWKS: took longer than {self.timeout} s")
+        if len(body) > JWKS_MAX_BYTES:
+            raise ValueError(f"the JWKS answer is larger than {JWKS_MAX_BYTES} bytes")
         return json.loads(body)
 
 
