@@ -95,11 +95,12 @@ STACK_ENV = {
     "AUTH_DATABASE_URL": f"{POSTGRES_URL}/{DATABASES['auth']}",
     "TODO_DATABASE_URL": f"{POSTGRES_URL}/{DATABASES['todo']}",
 }
-# The benchmark's stack has a virtual host of its own on the broker (made when missing, kept like its databases): in
-# the default one its outbox relay and event consumer would share the exchange and the queue with a `make up` stack
-# running beside it, and each consumer would take, and apply to its own database, the other stack's events.
+# The benchmark's stack has a virtual host of its own on the broker (made when missing, kept like its databases, and
+# named after its todo database, so two benchmarks on one machine have one each): in the default one its outbox relay
+# and event consumer would share the exchange and the queue with a `make up` stack running beside it, and each
+# consumer would take, and apply to its own database, the other stack's events.
 # BENCH_AMQP_URL names a broker and virtual host to use as they are.
-BENCH_VHOST = "todo-bench"
+BENCH_VHOST = f"bench-{DATABASES['todo']}"
 BENCH_AMQP_URL = os.environ.get("BENCH_AMQP_URL", "")
 STACK_ENV["AMQP_URL"] = BENCH_AMQP_URL or f"amqp://guest:guest@127.0.0.1:5672/{BENCH_VHOST}"
 
@@ -181,8 +182,9 @@ def ensure_broker_vhost() -> None:
         rabbitmqctl("set_permissions", "-p", BENCH_VHOST, "guest", ".*", ".*", ".*")
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError) as error:
         sys.exit(
-            f"bench: could not make the broker's virtual host {BENCH_VHOST!r} with rabbitmqctl ({error}); "
-            "set BENCH_AMQP_URL to a broker URL with a virtual host of the benchmark's own"
+            f"bench: could not make the broker's virtual host {BENCH_VHOST!r} with rabbitmqctl ({error}); run as "
+            "root (rabbitmqctl needs the broker's Erlang cookie), or set BENCH_AMQP_URL to a broker URL with a "
+            "virtual host of the benchmark's own"
         )
 
 
