@@ -39,6 +39,7 @@ def read_only_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
             return view(request, *args, **kwargs)
         if request.method == "OPTIONS":
             response = HttpResponse(status=HTTPStatus.NO_CONTENT)
+            del response["Content-Type"]  # no body, so no type (HttpResponse starts with text/html)
         else:
             detail = f'Method "{request.method}" not allowed.'
             response = JsonResponse({"detail": detail}, status=HTTPStatus.METHOD_NOT_ALLOWED)

@@ -165,7 +165,7 @@ def test_the_gateway_container_refuses_a_forged_token_itself_with_the_services_4
 def test_a_restarted_todo_container_keeps_the_data_in_its_named_volume(stack: ComposeProject):
     assert _journey, "the journey test made the todo this test looks for"
     started = _restart_and_report_the_start_time(stack, "todo")
-    # The restarted container has a new address; the gateway's resolver finds it within its 10 s cache.
+    # The restarted container has a new address; the gateway's resolver finds it within its 2 s cache.
     _wait_until_the_gateway_answers(stack, "/todos/health/", started)
     say(f"todo container answering through the gateway {time.monotonic() - started:.1f} s after its restart")
     tokens = requests.post(

@@ -31,6 +31,7 @@ def test_the_schema_and_docs_pages_answer_options_with_their_methods(path: str) 
 
     assert response.status_code == HTTPStatus.NO_CONTENT
     assert response["Allow"] == "GET, HEAD, OPTIONS"
+    assert not response.has_header("Content-Type")
 
 
 @pytest.mark.parametrize("path", ["/todos/schema/", "/todos/docs/"])
