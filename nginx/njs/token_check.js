@@ -13,6 +13,8 @@ const SIGNATURE = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
 const BEARER = /^Bearer +([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
 // The subject the todo service stores as the owner id (todos/authentication.py VALID_OWNER_ID).
 const SUBJECT = /^[\x21-\x7e]{1,64}$/;
+// The last second a datetime holds (9999-12-31T23:59:59Z), as the services check.
+const LAST_TIMESTAMP = 253402300799;
 const JWKS = '/_gateway/jwks';
 const JWKS_REFETCH = '/_gateway/jwks-refetch';
 // An RSA public key's SubjectPublicKeyInfo: the rsaEncryption algorithm identifier, then the key as a bit string.
@@ -98,6 +100,10 @@ function claimsRefusal(r, claims) {
     const leeway = Number(r.variables.token_leeway) || 0;
     if (typeof claims.exp !== 'number' || claims.exp + leeway <= now) {
         return 'expired';
+    }
+    // A time no datetime holds (past 9999-12-31): the services refuse it too, where it once made a 500.
+    if (claims.exp > LAST_TIMESTAMP) {
+        return 'malformed';
     }
     if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf - leeway > now)) {
         return 'not_yet_valid';

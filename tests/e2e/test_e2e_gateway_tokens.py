@@ -41,6 +41,7 @@ def _forgeries(stack: Stack, user: User) -> dict[str, Callable[[], str]]:
     claims = access_claims(user.access)
     return {
         "expired": lambda: _stack_key_token(stack, user, exp=int(time.time()) - 60),
+        "expiry past the year 9999": lambda: _stack_key_token(stack, user, exp=10**30),
         "wrong signature": lambda: rs256({"kid": kid}, claims, stranger_key()),
         "alg none": lambda: unsigned({"kid": kid}, claims),
         "alg none with a signature": lambda: unsigned({"kid": kid}, claims) + "c2lnbmF0dXJl",
@@ -64,6 +65,7 @@ def _forgeries(stack: Stack, user: User) -> dict[str, Callable[[], str]]:
 
 FORGERIES = [
     "expired",
+    "expiry past the year 9999",
     "wrong signature",
     "alg none",
     "alg none with a signature",
