@@ -41,6 +41,9 @@ def test_register_answers_without_a_trailing_slash_and_without_a_redirect(api_cl
         ("password1234", "too common"),
         ("483920175830", "entirely numeric"),
         ("bobbybobby-example", "too similar to the username"),
+        (" " * 12, "only white space"),
+        ("a" * 12, "one character repeated"),
+        ("abcdabcdabcd", "four different characters"),
     ],
 )
 def test_register_runs_the_password_validators(api_client, password, reason):
@@ -149,3 +152,13 @@ def test_an_operator_giving_a_user_a_taken_email_gets_a_form_error_not_a_500(use
     assert b"A user with that email address already exists." in response.content
     bob.refresh_from_db()
     assert bob.email == "bob@example.com"
+
+
+def test_a_password_with_five_different_characters_is_enough_for_that_validator(api_client):
+    response = api_client.post(
+        "/auth/register/",
+        {"username": "bobbybobby", "email": "bobby@example.com", "password": "vwxyz vwxyz vwxyz"},
+        format="json",
+    )
+
+    assert response.status_code == HTTPStatus.CREATED

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
@@ -15,6 +17,13 @@ PRODUCTION_ENV = {
     "JWT_ISSUER": "todo-microservices-auth",
     "JWT_AUDIENCE": "todo-microservices",
 }
+
+
+@pytest.mark.parametrize("password", [" " * 12, "a" * 12, "abcdabcdabcd"])
+def test_every_account_password_needs_five_different_characters(password: str) -> None:
+    # Operators' passwords (the admin) as well as users': the validators are the same in both services.
+    with pytest.raises(ValidationError, match="repeats too few characters"):
+        password_validation.validate_password(password)
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:

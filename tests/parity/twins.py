@@ -482,6 +482,12 @@ TWINS: list[dict] = [
         "todo_only": [],
     },
     {
+        "auth": "accounts/password_validation.py",
+        "todo": "todos/password_validation.py",
+        "auth_only": [],
+        "todo_only": [],
+    },
+    {
         "auth": "accounts/throttling.py",
         "todo": "todos/throttling.py",
         "auth_only": [
@@ -586,8 +592,10 @@ TWINS: list[dict] = [
     {
         "auth": "tests/test_settings.py",
         "todo": "tests/test_settings.py",
-        "auth_only": [],
+        # Django's own module, which the auth service's names rule reads as its own.
+        "auth_only": ["from django.contrib.{service} import password_validation"],
         "todo_only": [
+            "from django.contrib.auth import password_validation",
             '    "JWT_JWKS_URL": "http://auth.example.com/auth/.well-known/jwks.json",',
             "def test_the_verifier_allows_the_clock_skew_jwt_leeway_names():",
             "    result = manage(",
