@@ -154,9 +154,7 @@ TWINS: list[dict] = [
         "auth": "config/urls.py",
         "todo": "config/urls.py",
         "auth_only": [
-            "from django.views.generic import RedirectView",
             "from {app} import apis",
-            '    path("{prefix}/admin", RedirectView.as_view(url="/{prefix}/admin/")),',
             '    path("{prefix}/", include("{app}.urls")),',
             '    # The names the browsable API\'s "Log in" and "Log out" links look up ({app}.browser).',
             '        path("{prefix}/login/", apis.LoginApi.as_view(), name="login"),',

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import errors
@@ -15,6 +16,7 @@ schema_view = read_only_page(SpectacularAPIView.as_view())
 docs_view = read_only_page(SpectacularSwaggerView.as_view(url_name="schema"))
 
 urlpatterns = [
+    path("todos/admin", RedirectView.as_view(url="/todos/admin/")),
     path("todos/admin/", admin.site.urls),
     *with_and_without_slash("todos/schema/", schema_view, "schema"),
     *with_and_without_slash("todos/docs/", docs_view, "docs"),

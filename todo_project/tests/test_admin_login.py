@@ -53,3 +53,10 @@ def test_an_attacker_spending_the_budget_does_not_lock_the_operator_out_of_their
 
     assert response.status_code == HTTPStatus.FOUND
     assert "_auth_user_id" in own.session
+
+
+def test_the_admin_without_its_trailing_slash_redirects_to_it_as_the_auth_services_does():
+    response = APIClient().get("/todos/admin")
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == "/todos/admin/"
