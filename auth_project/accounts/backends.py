@@ -2,8 +2,9 @@
 
 from typing import Any
 
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.backends import ModelBackend
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 
 from accounts.throttling import login_failure_record, login_retry_after
@@ -30,9 +31,29 @@ class ThrottledModelBackend(ModelBackend):
             client_ip = ratelimit_client_ip(request)
         if client_ip is None or username is None:
             return super().authenticate(request, username=username, password=password, **kwargs)
-        if login_retry_after(username=username, client_ip=client_ip) is not None:
+        retry_after = login_retry_after(username=username, client_ip=client_ip)
+        if retry_after is not None:
+            if request is not None:
+                request.login_retry_after = retry_after  # for the admin's login form (ThrottledAdminLoginForm)
             raise PermissionDenied("Too many failed login attempts.")
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
             login_failure_record(username=username, client_ip=client_ip)
         return user
+
+
+class ThrottledAdminLoginForm(AdminAuthenticationForm):
+    """The admin's login form, which says when the login budgets, not the password, refused a login: Django's
+    shows "enter a correct username and password" for both, and an operator would doubt a right password."""
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except ValidationError:
+            retry_after = getattr(self.request, "login_retry_after", None)
+            if retry_after is None:
+                raise
+            unit = "second" if retry_after == 1 else "seconds"
+            raise ValidationError(
+                f"Too many failed login attempts. Try again in {retry_after} {unit}.", code="throttled"
+            ) from None

@@ -7,8 +7,12 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import apis
+from accounts.backends import ThrottledAdminLoginForm
 from config import errors
 from config.routes import read_only_page, with_and_without_slash
+
+# Says so when the login budgets, not the password, refused an operator's login.
+admin.site.login_form = ThrottledAdminLoginForm
 
 schema_view = read_only_page(SpectacularAPIView.as_view())
 docs_view = read_only_page(SpectacularSwaggerView.as_view(url_name="schema"))

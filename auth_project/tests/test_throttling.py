@@ -242,6 +242,7 @@ def test_the_admin_login_is_refused_once_api_logins_spent_the_budget(api_client,
 
     assert admin.status_code == HTTPStatus.OK
     assert "_auth_user_id" not in api_client.session
+    assert "Too many failed login attempts. Try again in " in admin.content.decode(), "not 'a wrong password'"
 
 
 def test_wrong_old_passwords_on_a_password_change_are_throttled_as_failed_logins(auth_client, user):

@@ -8,6 +8,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import errors
 from config.routes import read_only_page, with_and_without_slash
+from todos.backends import ThrottledAdminLoginForm
+
+# Says so when the login budgets, not the password, refused an operator's login.
+admin.site.login_form = ThrottledAdminLoginForm
 
 admin.site.site_header = "Todo service administration"
 admin.site.site_title = "Todo service admin"

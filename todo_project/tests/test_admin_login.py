@@ -42,6 +42,14 @@ def test_wrong_admin_passwords_are_throttled_and_then_the_right_one_is_refused_t
 
     assert refused.status_code == HTTPStatus.OK
     assert "_auth_user_id" not in client.session
+    assert "Too many failed login attempts. Try again in " in refused.content.decode()
+
+
+def test_a_wrong_admin_password_before_the_budget_is_spent_is_the_usual_error(operator):
+    response = admin_login(APIClient(), WRONG)
+
+    assert "Please enter the correct username and password" in response.content.decode()
+    assert "Too many failed login attempts" not in response.content.decode()
 
 
 def test_an_attacker_spending_the_budget_does_not_lock_the_operator_out_of_their_own_address(operator):
