@@ -115,3 +115,45 @@ def test_a_write_without_if_match_proceeds(alice: APIClient, make_todo: Callable
 
     assert response.status_code == HTTPStatus.OK
     assert response.json()["title"] == "second"
+
+
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [("put", {"title": "overwritten"}), ("patch", {"completed": True}), ("delete", None)],
+)
+@pytest.mark.parametrize("form", ["star", "the-etag", "the-etag-weak", "the-etag-in-a-list"])
+def test_a_write_whose_if_none_match_names_the_current_etag_or_star_is_412_and_changes_nothing(
+    alice: APIClient, make_todo: Callable, method: str, body: dict | None, form: str
+) -> None:
+    # RFC 9110: If-None-Match: * on a write means "only if there is none"; it was ignored, and the write went ahead.
+    todo = make_todo()
+    before = Todo.objects.filter(id=todo.id).values().get()
+    header = {
+        "star": "*",
+        "the-etag": todo.etag,
+        "the-etag-weak": f"W/{todo.etag}",
+        "the-etag-in-a-list": f'"0", {todo.etag}',
+    }[form]
+
+    response = getattr(alice, method)(f"/todos/{todo.id}/", body, format="json", HTTP_IF_NONE_MATCH=header)
+
+    assert response.status_code == HTTPStatus.PRECONDITION_FAILED
+    assert response.json() == {"detail": "The todo has an ETag that If-None-Match names. Nothing was changed."}
+    assert Todo.objects.filter(id=todo.id).values().get() == before
+
+
+def test_a_write_whose_if_none_match_names_other_etags_proceeds(alice: APIClient, make_todo: Callable) -> None:
+    todo = make_todo()
+
+    response = alice.patch(f"/todos/{todo.id}/", {"title": "new"}, format="json", HTTP_IF_NONE_MATCH='"0", "999"')
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["title"] == "new"
+
+
+def test_if_none_match_on_a_write_to_an_unknown_todo_is_404(alice: APIClient) -> None:
+    response = alice.put(
+        "/todos/00000000-0000-4000-8000-000000000000/", {"title": "x"}, format="json", HTTP_IF_NONE_MATCH="*"
+    )
+
+    assert response.status_code == HTTPStatus.NOT_FOUND

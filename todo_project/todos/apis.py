@@ -55,6 +55,12 @@ IF_MATCH = OpenApiParameter(
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="304 when the todo still has this ETag."
 )
+IF_NONE_MATCH_WRITE = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Write only if the todo's ETag is none of these (weak comparison); `*`: never, the todo exists.",
+)
 IF_NONE_MATCH_LIST = OpenApiParameter(
     "If-None-Match",
     OpenApiTypes.STR,
@@ -70,7 +76,12 @@ LIST_ETAG = OpenApiParameter(
     description="The page's ETag: it changes whenever any of the caller's todos changes.",
 )
 ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
-STALE = OpenApiResponse(ERROR, description="If-Match does not match the todo's current ETag; nothing changed.")
+STALE = OpenApiResponse(
+    ERROR,
+    description="If-Match does not match the todo's current ETag, or If-None-Match does; nothing changed.",
+)
+# The detail of a 412 from If-None-Match (TodoVersionMismatch's default speaks of If-Match).
+NONE_MATCH_FAILED = "The todo has an ETag that If-None-Match names. Nothing was changed."
 NOT_FOUND = OpenApiResponse(ERROR, description="No such todo among the caller's.")
 
 
@@ -247,7 +258,7 @@ class TodoDetailApi(TodoApi):
 
     @extend_schema(
         operation_id="todos_update",
-        parameters=[IF_MATCH, idempotency.PARAMETER],
+        parameters=[IF_MATCH, IF_NONE_MATCH_WRITE, idempotency.PARAMETER],
         summary="Replace a todo (left-out optional fields go back to their defaults)",
         responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE, **idempotency.RESPONSES},
     )
@@ -257,7 +268,7 @@ class TodoDetailApi(TodoApi):
 
     @extend_schema(
         operation_id="todos_partial_update",
-        parameters=[IF_MATCH, idempotency.PARAMETER],
+        parameters=[IF_MATCH, IF_NONE_MATCH_WRITE, idempotency.PARAMETER],
         summary="Update part of a todo",
         responses={200: TodoSerializer, 404: NOT_FOUND, 412: STALE, **idempotency.RESPONSES},
     )
@@ -267,7 +278,7 @@ class TodoDetailApi(TodoApi):
 
     @extend_schema(
         operation_id="todos_destroy",
-        parameters=[IF_MATCH, idempotency.PARAMETER],
+        parameters=[IF_MATCH, IF_NONE_MATCH_WRITE, idempotency.PARAMETER],
         summary="Delete a todo",
         responses={204: None, 404: NOT_FOUND, 412: STALE, **idempotency.RESPONSES},
     )
@@ -278,10 +289,23 @@ class TodoDetailApi(TodoApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _precondition(self, request: Request, todo_id: UUID) -> int | None:
-        """404 and 412 come before input validation; the service re-checks the version under a row lock."""
-        if request.headers.get("If-Match") is None:
+        """404 and 412 come before input validation; the service re-checks the version under a row lock.
+
+        If-None-Match (RFC 9110 13.1.2) is false when the todo's ETag is among its tags or it is `*`: a 412. When it
+        holds, the write is pinned to the version it was judged on, so a write landing in between makes it a 412 too,
+        never a write the condition was not evaluated for."""
+        if_none_match = request.headers.get("If-None-Match")
+        if request.headers.get("If-Match") is None and if_none_match is None:
             return None
-        return _expected_version(request, selectors.todo_get(owner_id=request.user.id, todo_id=todo_id))
+        todo = selectors.todo_get(owner_id=request.user.id, todo_id=todo_id)
+        expected_version = _expected_version(request, todo)
+        if if_none_match is None:
+            return expected_version
+        if todo is None:
+            raise TodoNotFound
+        if etag_matches(if_none_match, todo.etag, weak=True):
+            raise TodoVersionMismatch(NONE_MATCH_FAILED)
+        return todo.version
 
     def _update(self, request: Request, todo_id: UUID, *, partial: bool) -> Response:
         expected_version = self._precondition(request, todo_id)
