@@ -40,22 +40,23 @@ FOREIGN_ORIGIN = "http://evil.example"
 _client_addresses = (f"127.0.{high}.{low}" for high, low in itertools.product(range(1, 255), range(1, 255)))
 
 
-def free_ports(count: int) -> list[int]:
-    """Loopback ports nothing listens on now, all different."""
-    sockets = [socket.socket() for _ in range(count)]
+def _ports_below_the_ephemeral_range() -> range:
+    """Ports the kernel never hands out for outgoing connections: a port picked in its ephemeral range (32768-60999
+    on Linux) can be taken by any connection a test or a service opens before the stack binds it (seen in CI:
+    "port ... is taken by another program")."""
     try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+        ephemeral_start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_start = 32768
+    return range(10000, max(ephemeral_start, 20000))
 
 
 def free_port_run(length: int) -> int:
-    """The first of `length` consecutive free ports (a service's instances take consecutive ports)."""
+    """The first of `length` consecutive free ports (a service's instances take consecutive ports), outside the
+    kernel's ephemeral range."""
+    candidates = _ports_below_the_ephemeral_range()
     for _ in range(200):
-        first = random.randint(20000, 60000)
+        first = random.randint(candidates.start, candidates.stop - length)
         with contextlib.ExitStack() as probes:
             try:
                 for port in range(first, first + length):
@@ -64,6 +65,16 @@ def free_port_run(length: int) -> int:
                 continue
         return first
     raise RuntimeError(f"no run of {length} free ports found")
+
+
+def free_ports(count: int) -> list[int]:
+    """Loopback ports nothing listens on now, all different, outside the kernel's ephemeral range."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port_run(1)
+        if port not in ports:
+            ports.append(port)
+    return ports
 
 
 def stack_var_dir() -> Path:
