@@ -25,6 +25,14 @@ TIME_CLAIMS = ("exp", "iat", "nbf")
 USER_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 
+def times_in_range(payload: dict[str, Any]) -> bool:
+    """Whether every time claim the payload has is a number a datetime can hold (as the todo service checks)."""
+    return all(
+        isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= LAST_TIMESTAMP
+        for value in (payload[claim] for claim in TIME_CLAIMS if claim in payload)
+    )
+
+
 class KeyringTokenBackend(TokenBackend):
     """RS256 backend that writes a `kid` header and picks the verifying key by `kid`, retired keys included."""
 
@@ -43,11 +51,7 @@ class KeyringTokenBackend(TokenBackend):
         """SimpleJWT's checks, then the ones only a token signed with our own key could fail: time claims a datetime
         can hold, and a `sub` that is a user id. Either would otherwise have been a 500 further on."""
         payload = super().decode(token, verify)
-        times = [payload[claim] for claim in TIME_CLAIMS if claim in payload]
-        if not all(
-            isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= LAST_TIMESTAMP
-            for value in times
-        ) or ("sub" in payload and not USER_ID.fullmatch(str(payload["sub"]))):
+        if not times_in_range(payload) or ("sub" in payload and not USER_ID.fullmatch(str(payload["sub"]))):
             raise TokenBackendError(_("Token is invalid"))
         return payload
 

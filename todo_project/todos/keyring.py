@@ -1,7 +1,8 @@
 """The auth service's public keys by kid: from a JWKS file, PEM files and the auth service's JWKS URL.
 
-PyJWT does the JWK work: `RSAAlgorithm.from_jwk` reads the keys, `PyJWKClient` (bounded here in size and time) fetches
-the URL. What is ours is what PyJWT's `PyJWKClient` lacks (Keyring's docstring says what).
+PyJWT does the JWK work: `RSAAlgorithm.from_jwk` reads the keys, and `PyJWKClient` checks the URL's scheme. The fetch
+is ours (BoundedJWKClient: PyJWT's reads an answer of any size for any time), and so is what PyJWT's `PyJWKClient`
+lacks (Keyring's docstring says what).
 """
 
 import contextlib
@@ -111,10 +112,10 @@ class _Deadline:
 
 
 class BoundedJWKClient(PyJWKClient):
-    """PyJWT's `PyJWKClient` (it refuses any URL but http:// and https://), fetching with a bound on the whole answer:
-    at most `timeout` seconds from connecting to the last byte, and at most JWKS_MAX_BYTES of body. PyJWT's own fetch
-    reads a body of any size, for as long as each read keeps arriving within the timeout. Only a 200 is taken: a
-    redirect is refused, as PyJWT does."""
+    """PyJWT's `PyJWKClient` (its constructor refuses any URL but http:// and https://) with a fetch of our own,
+    bounded over the whole answer: at most `timeout` seconds from connecting to the last byte, and at most
+    JWKS_MAX_BYTES of body. PyJWT's own fetch reads a body of any size, for as long as each read keeps arriving
+    within the timeout. Only a 200 is taken: a redirect is refused, as PyJWT does."""
 
     def fetch_data(self) -> Any:
         url = urllib.parse.urlsplit(self.uri)
@@ -155,7 +156,7 @@ class BoundedJWKClient(PyJWKClient):
 class Keyring:
     """Parsed public keys by kid, kept in memory; sources are re-read only when they may have changed.
 
-    The URL is fetched by PyJWT's `PyJWKClient`; the rest is here because that client lacks it: a JWKS file source
+    The URL is fetched by BoundedJWKClient; the rest is here because PyJWT's `PyJWKClient` lacks it: a JWKS file source
     (and PEM files), keeping the last good keys when a fetch fails (its cache forgets them when its lifespan ends),
     and a floor between refetches that holds after failed fetches too (its cooldown starts only after a success), and
     a bound on an answer's size and on its whole time (BoundedJWKClient).
