@@ -9,7 +9,6 @@ import json
 import os
 import random
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+from e2e_stack import free_port_run  # noqa: E402  (the port picker the e2e and fault stacks use)
+
 COMPOSE_FILE = REPO / "compose" / "docker-compose.yml"
 CONTAINERS_CONF = REPO / "compose" / "podman" / "containers.conf"
 STANDINS_SCRIPT = REPO / "scripts" / "podman_standins.py"
@@ -41,9 +43,9 @@ def compose_binary() -> Path | None:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A host port nothing listens on, below the kernel's ephemeral range: one picked inside it can be taken by an
+    outgoing connection before podman publishes it (as the e2e and fault stacks pick theirs)."""
+    return free_port_run(1)
 
 
 def podman_env() -> dict[str, str]:
