@@ -25,11 +25,14 @@ def drop_slashless_duplicates(endpoints: list) -> list:
 
 
 # Statuses every operation can answer, whoever makes them: an unknown query parameter or a bad body (400), an
-# Accept the service cannot render (406), the gateway's rate limits (429).
+# Accept the service cannot render (406), the gateway's rate limits (429), unavailable for a moment (503: the
+# service's own while its database cannot be reached, the gateway's while its token check cannot run).
 EVERY_OPERATION = {
     "400": "Bad input: a field error per field, or `detail` for the request as a whole (an unknown query parameter).",
     "406": "The Accept header names no type the service renders.",
     "429": "Too many requests (the gateway's rate limits); retry after `Retry-After` seconds.",
+    "503": "Unavailable for a moment (the service's database, or the gateway's token check); retry after "
+    "`Retry-After` seconds.",
 }
 WITH_BODY = {
     "413": "The body is too large.",

@@ -229,6 +229,7 @@ def test_a_new_token_gets_a_json_503_while_the_verifier_cannot_be_asked_and_a_ve
         assert wait_for(refused_as_unavailable, timeout=10, interval=0.3), answers[0].text
         assert answers[0].headers["Content-Type"] == "application/json"
         assert "detail" in answers[0].json()
+        assert answers[0].headers["Retry-After"] == "1", "the gateway says when to retry, as for its 429s"
         assert client.get("/todos/", headers=user.auth).status_code == HTTPStatus.OK
         assert client.get("/todos/", headers={"Authorization": "Bearer not-a-token"}).status_code == (
             HTTPStatus.SERVICE_UNAVAILABLE
