@@ -6,13 +6,14 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from accounts.metrics import OutboxBacklogCollector
 from accounts.models import OutboxEvent
 from accounts.outbox import outbox_publish_batch
-from config.metrics import metrics_serve
+from config.metrics import _time_query, metrics_serve
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +70,22 @@ def test_database_queries_are_timed(api_client, user):
     api_client.post("/auth/login/", {"username": "alice", "password": PASSWORD}, format="json")
 
     assert sample("db_query_duration_seconds_count", outcome="ok") > before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_query_is_timed_once_however_often_its_connection_was_reopened():
+    # Django keeps a thread's connection object across reconnections (CONN_MAX_AGE, a restarted database); a timer
+    # added at each one nested a layer per reconnection until every query hit the recursion limit.
+    for _ in range(5):
+        connection.close()
+        connection.ensure_connection()
+    before = sample("db_query_duration_seconds_count", outcome="ok")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+    assert connection.execute_wrappers.count(_time_query) == 1
+    assert sample("db_query_duration_seconds_count", outcome="ok") == before + 1
 
 
 def test_failed_logins_are_counted_by_reason(api_client, user):

@@ -109,8 +109,11 @@ def _query_series(outcome: str) -> Any:
 
 
 def _on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
-    # Every connection of every process (web workers, the relay, the consumer) times its queries.
-    connection.execute_wrappers.append(_time_query)
+    # Every connection of every process (web workers, the relay, the consumer) times its queries, once: Django keeps
+    # the wrapper object of a thread's connection across reconnections (CONN_MAX_AGE, a restarted database), and a
+    # timer added at each one nested a layer per reconnection until every query hit the recursion limit (a 500).
+    if _time_query not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_time_query)
 
 
 connection_created.connect(_on_connection_created, dispatch_uid="metrics-query-timer")

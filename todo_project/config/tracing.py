@@ -44,7 +44,9 @@ def tracing_start(*, service_name: str) -> None:
 
 
 def _trace_queries(sender: Any, connection: Any, **kwargs: Any) -> None:
-    connection.execute_wrappers.append(_query_span)
+    # Once per connection object, which outlives its reconnections (config/metrics.py's timer says why).
+    if _query_span not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_query_span)
 
 
 def _query_span(execute: Callable[..., Any], sql: str, params: Any, many: bool, context_: dict[str, Any]) -> Any:

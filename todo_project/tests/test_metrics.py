@@ -5,8 +5,11 @@ import uuid
 from http import HTTPStatus
 
 import pytest
+from django.db import connection
 from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
+
+from config.metrics import _time_query
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +63,22 @@ def test_database_queries_are_timed(alice, make_todo):
     alice.get("/todos/")
 
     assert sample("db_query_duration_seconds_count", outcome="ok") > before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_query_is_timed_once_however_often_its_connection_was_reopened():
+    # Django keeps a thread's connection object across reconnections (CONN_MAX_AGE, a restarted database); a timer
+    # added at each one nested a layer per reconnection until every query hit the recursion limit.
+    for _ in range(5):
+        connection.close()
+        connection.ensure_connection()
+    before = sample("db_query_duration_seconds_count", outcome="ok")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+    assert connection.execute_wrappers.count(_time_query) == 1
+    assert sample("db_query_duration_seconds_count", outcome="ok") == before + 1
 
 
 def test_an_expired_token_is_counted_as_refused_because_expired(api_client_with, make_token):
