@@ -47,6 +47,7 @@ class LoginSession(models.Model):
     REVOKED_PASSWORD = "password change"  # noqa: S105 - a reason, not a password
     REVOKED_USER = "ended by user"
     REVOKED_OPERATOR = "ended by operator"
+    REVOKED_DEACTIVATED = "account deactivated"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_sessions")

@@ -32,6 +32,7 @@ from config.tracing import traceparent_now
 USERNAME_TAKEN = "A user with that username already exists."
 EMAIL_TAKEN = "A user with that email address already exists."
 REUSE_DETECTED = "Refresh token reuse detected; the session has been ended."
+NO_ACTIVE_ACCOUNT = "No active account for this token."
 SESSION_ENDED = "The session has ended; log in again."
 
 logger = logging.getLogger(__name__)
@@ -81,10 +82,15 @@ def token_pair_for_user(*, user: User, user_agent: str = "", client_ip: str | No
     The user's sessions that expired a day ago or more go at the same time, so the table holds about one row per
     live session, while a session that just ended stays visible in the admin for a while.
     """
-    LoginSession.objects.filter(user=user, expires_at__lt=timezone.now() - ENDED_SESSION_RETENTION).delete()
-    session = LoginSession(user=user, user_agent=user_agent[:USER_AGENT_MAX_LENGTH], client_ip=client_ip or None)
-    pair = _pair_in_session(user=user, session=session)
-    session.save()
+    with transaction.atomic():
+        # A deletion of the account that came first leaves no row and no login (as for a wrong password); one that
+        # comes later waits for this session and its tokens, then deletes them with the account.
+        if not _user_row_lock(user=user, exclusive=False):
+            raise InvalidCredentials()
+        LoginSession.objects.filter(user=user, expires_at__lt=timezone.now() - ENDED_SESSION_RETENTION).delete()
+        session = LoginSession(user=user, user_agent=user_agent[:USER_AGENT_MAX_LENGTH], client_ip=client_ip or None)
+        pair = _pair_in_session(user=user, session=session)
+        session.save()
     return pair
 
 
@@ -123,22 +129,24 @@ def _session_id(token: RefreshToken) -> uuid.UUID | None:
         return None
 
 
-def _user_row_lock(*, user: User, exclusive: bool) -> None:
-    """Order refreshes and a password change of one user, until the transaction ends.
+def _user_row_lock(*, user: User, exclusive: bool) -> bool:
+    """Order the logins, refreshes, password change and deletion of one user, until the transaction ends; whether
+    the user's row is still there (a concurrent deletion came first: no).
 
-    A password change ends every session of the user; a refresh issues a new token. Refreshes take a shared lock on
-    the user's row and a password change an exclusive one, so the change waits for the refreshes in flight (and
-    then ends their sessions too) and later refreshes wait for the change (and then find their session ended).
-    SQLite has no row locks; its immediate transactions already run one writer at a time.
+    A password change ends every session of the user; a refresh or a login issues a new token. Refreshes and logins
+    take a shared lock on the user's row and a password change or a deletion an exclusive one, so the change waits
+    for the refreshes in flight (and then ends their sessions too) and later refreshes wait for the change (and then
+    find their session ended). SQLite has no row locks; its immediate transactions already run one writer at a time.
     """
     if connection.vendor != "postgresql":
-        return
+        return User.objects.filter(pk=user.pk).exists()
     table = connection.ops.quote_name(User._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT 1 FROM {table} WHERE id = %s FOR {'UPDATE' if exclusive else 'SHARE'}",  # noqa: S608
             [user.pk],
         )
+        return cursor.fetchone() is not None
 
 
 def token_refresh(*, refresh: str) -> dict[str, str]:
@@ -151,14 +159,13 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     user_id = token.get("sub")
     if not str(user_id).isdigit():
         token_refusals.labels(reason="no_account").inc()
-        raise TokenRejected("No active account for this token.")
+        raise TokenRejected(NO_ACTIVE_ACCOUNT)
     session_id = _session_id(token)
     with transaction.atomic():
         user = User.objects.filter(pk=user_id, is_active=True).first()
-        if user is None:
+        if user is None or not _user_row_lock(user=user, exclusive=False):
             token_refusals.labels(reason="no_account").inc()
-            raise TokenRejected("No active account for this token.")
-        _user_row_lock(user=user, exclusive=False)
+            raise TokenRejected(NO_ACTIVE_ACCOUNT)
         if session_id is None:
             # A token from before sessions existed: refused once used, as then; its successor starts a session.
             _, created = token.blacklist()
@@ -242,14 +249,20 @@ def user_password_change(*, user: User, old_password: str, new_password: str, cl
     except DjangoValidationError as exc:
         raise InvalidFields({"new_password": list(exc.messages)}) from exc
     with transaction.atomic():
-        _user_row_lock(user=user, exclusive=True)
+        if not _user_row_lock(user=user, exclusive=True):
+            raise TokenRejected(NO_ACTIVE_ACCOUNT)  # deleted by a request that came first
         user.set_password(new_password)
         user.save(update_fields=["password"])
-        _sessions_end(LoginSession.objects.filter(user=user), reason=LoginSession.REVOKED_PASSWORD)
-        outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
-        BlacklistedToken.objects.bulk_create(
-            [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
-        )
+        _every_session_end(user=user, reason=LoginSession.REVOKED_PASSWORD)
+
+
+def _every_session_end(*, user: User, reason: str) -> None:
+    """End every session of the user and refuse every refresh token it holds (those from before sessions too)."""
+    _sessions_end(LoginSession.objects.filter(user=user), reason=reason)
+    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
 
 
 def outbox_event_record(*, event_type: str, user_id: int) -> OutboxEvent:
@@ -270,9 +283,8 @@ def outbox_event_record(*, event_type: str, user_id: int) -> OutboxEvent:
 def user_delete(*, user: User) -> None:
     """Delete an account and record `user.deleted` in the same transaction, so the todo service learns of it."""
     with transaction.atomic():
-        # Waits for refreshes in flight, as a password change does, so none issues a token after the delete.
-        _user_row_lock(user=user, exclusive=True)
-        if not User.objects.filter(pk=user.pk).exists():
+        # Waits for logins and refreshes in flight, as a password change does, so none issues a token after the delete.
+        if not _user_row_lock(user=user, exclusive=True):
             return  # a concurrent request deleted it first, and recorded the event
         outbox_event_record(event_type=USER_DELETED, user_id=user.pk)
         user.delete()
@@ -287,5 +299,11 @@ def user_delete_own(*, user: User, password: str, client_ip: str) -> None:
 
 
 def user_active_changed(*, user: User) -> None:
-    """Record that an operator switched `is_active`; call it in the transaction that saved the change."""
+    """Record that an operator switched `is_active`; call it in the transaction that saved the change.
+
+    A deactivation also ends every session of the user, as a password change does: a refresh token taken before the
+    account was locked must not work again once it is unlocked (the todo service already refuses older access tokens).
+    """
+    if not user.is_active:
+        _every_session_end(user=user, reason=LoginSession.REVOKED_DEACTIVATED)
     outbox_event_record(event_type=USER_REACTIVATED if user.is_active else USER_DEACTIVATED, user_id=user.pk)

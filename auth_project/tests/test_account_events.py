@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.events import EVENT_TYPES
-from accounts.models import OutboxEvent, User
+from accounts.models import LoginSession, OutboxEvent, User
 from tests.conftest import PASSWORD
 from tests.events_support import contract_errors, event_schema
 
@@ -191,6 +191,21 @@ def test_an_operator_deactivating_and_reactivating_a_user_records_both(operator_
     assert [event["type"] for event in events] == ["user.deactivated.v1", "user.reactivated.v1"]
     assert all(contract_errors(event) == [] for event in events)
     assert events[0]["occurred_at"] < events[1]["occurred_at"]
+
+
+def test_a_refresh_token_from_before_a_deactivation_stays_refused_after_the_reactivation(
+    operator_client, user, token_pair, api_client
+):
+    url = f"/auth/admin/accounts/user/{user.pk}/change/"
+    assert operator_client.post(url, change_form(user, is_active=None)).status_code == HTTPStatus.FOUND
+    assert operator_client.post(url, change_form(user)).status_code == HTTPStatus.FOUND
+
+    response = api_client.post("/auth/refresh/", {"refresh": token_pair["refresh"]}, format="json")
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert LoginSession.objects.get(user=user).revoked_reason == LoginSession.REVOKED_DEACTIVATED
+    login = api_client.post("/auth/login/", {"username": user.username, "password": PASSWORD}, format="json")
+    assert login.status_code == HTTPStatus.OK, "the reactivated user logs in again, in a new session"
 
 
 def test_operators_can_read_the_outbox_in_the_admin_but_never_change_or_delete_an_event(operator_client, user):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import services
+from accounts.exceptions import InvalidCredentials, TokenRejected
 from accounts.models import LoginSession, User
 from tests.conftest import PASSWORD
 
@@ -188,6 +189,26 @@ def test_an_operator_ends_sessions_in_the_admin(api_client, user, token_pair):
     session.refresh_from_db()
     assert session.revoked_reason == LoginSession.REVOKED_OPERATOR
     assert refresh(api_client, token_pair["refresh"]).status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_a_login_whose_account_was_deleted_after_its_password_check_is_refused_without_a_session(user):
+    """The deletion committed between the password check and the new session: an invalid login, not a 500 from the
+    session's foreign key (found racing logins with DELETE /auth/me/)."""
+    User.objects.filter(pk=user.pk).delete()
+
+    with pytest.raises(InvalidCredentials):
+        services.token_pair_for_user(user=user)
+
+    assert not LoginSession.objects.exists()
+
+
+def test_a_password_change_whose_account_was_deleted_meanwhile_is_refused_as_no_account(user):
+    User.objects.filter(pk=user.pk).delete()
+
+    with pytest.raises(TokenRejected, match=services.NO_ACTIVE_ACCOUNT):
+        services.user_password_change(
+            user=user, old_password=PASSWORD, new_password="a brand new passphrase 7", client_ip="127.0.0.1"
+        )
 
 
 @pytest.mark.django_db(transaction=True)
