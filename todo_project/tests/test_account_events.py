@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from tests.events_support import contract_errors, event_body, event_schema, publish, queue_depth
 from todos import consumer, services
 from todos.events import EVENT_TYPES, InvalidEvent, account_event_parse
-from todos.models import AccountState, ProcessedEvent, Todo
+from todos.models import AccountState, IdempotencyRecord, ProcessedEvent, Todo
 
 SUB = "42"
 
@@ -259,6 +259,28 @@ def test_with_the_broker_unreachable_the_consumer_keeps_retrying_without_crashin
 
     retries = [record for record in caplog.records if "cannot reach the broker" in record.getMessage()]
     assert len(retries) >= 2
+
+
+@pytest.mark.django_db
+def test_user_deleted_also_deletes_the_responses_stored_under_the_users_idempotency_keys() -> None:
+    # A stored response holds the todo's title and description: the account's data, gone with the account.
+    IdempotencyRecord.objects.create(owner_id=SUB, key="k1", fingerprint="f", status_code=201, body=b'{"title":"x"}')
+    kept = IdempotencyRecord.objects.create(owner_id="43", key="k1", fingerprint="f", status_code=201)
+
+    assert services.account_event_apply(event=account_event_parse(json.dumps(event_body("user.deleted.v1", SUB))))
+
+    assert list(IdempotencyRecord.objects.values_list("id", flat=True)) == [kept.id]
+
+
+@pytest.mark.django_db
+def test_a_stored_idempotent_response_written_after_the_deletion_was_applied_is_swept_away() -> None:
+    now = datetime.now(UTC)
+    AccountState.objects.create(owner_id=SUB, status=AccountState.Status.DELETED, tokens_not_before=now, changed_at=now)
+    IdempotencyRecord.objects.create(owner_id=SUB, key="late", fingerprint="f", status_code=201)
+
+    services.account_deleted_todos_purge(applied_since=now - timedelta(minutes=5))
+
+    assert not IdempotencyRecord.objects.exists()
 
 
 @pytest.mark.django_db

@@ -99,12 +99,21 @@ def account_event_apply(*, event: AccountEvent) -> bool:
         defaults={"status": status, "tokens_not_before": event.occurred_at, "changed_at": event.occurred_at},
     )
     if status == AccountState.Status.DELETED:
-        Todo.objects.filter(owner_id=event.owner_id).delete()
+        _owners_data_delete(owner_ids=[event.owner_id])
     return True
 
 
+def _owners_data_delete(*, owner_ids: Any) -> int:
+    """Delete everything kept of these owners: their todos, and the responses stored under their Idempotency-Keys
+    (which hold their todos' contents); returns how many todos went."""
+    deleted, _ = Todo.objects.filter(owner_id__in=owner_ids).delete()
+    IdempotencyRecord.objects.filter(owner_id__in=owner_ids).delete()
+    return deleted
+
+
 def account_deleted_todos_purge(*, applied_since: datetime.datetime) -> int:
-    """Delete todos that reached an account after its deletion was applied; returns how many.
+    """Delete todos (and stored idempotent responses) that reached an account after its deletion was applied;
+    returns how many todos.
 
     A request whose token check passed just before the deletion committed can still write a todo after the purge;
     the consumer calls this every little while for recently deleted accounts, so no such todo stays behind.
@@ -112,8 +121,7 @@ def account_deleted_todos_purge(*, applied_since: datetime.datetime) -> int:
     deleted_owners = AccountState.objects.filter(
         status=AccountState.Status.DELETED, applied_at__gte=applied_since
     ).values("owner_id")
-    deleted, _ = Todo.objects.filter(owner_id__in=deleted_owners).delete()
-    return deleted
+    return _owners_data_delete(owner_ids=deleted_owners)
 
 
 @dataclass(frozen=True)
