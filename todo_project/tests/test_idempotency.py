@@ -61,6 +61,16 @@ def test_the_same_key_on_another_path_is_422(alice, make_todo):
     assert create(alice).status_code == HTTPStatus.UNPROCESSABLE_ENTITY
 
 
+def test_a_retry_sent_without_the_trailing_slash_is_the_same_request_and_replays(alice):
+    first = create(alice)
+    retry = alice.post("/todos", {"title": "Buy milk"}, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+
+    assert retry.status_code == HTTPStatus.CREATED
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.content == first.content
+    assert Todo.objects.count() == 1
+
+
 def test_keys_are_scoped_to_the_caller(alice, bob):
     assert create(alice).status_code == HTTPStatus.CREATED
     response = create(bob)

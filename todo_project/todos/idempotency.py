@@ -47,6 +47,9 @@ def _key(header: str | None) -> str | None:
 
 
 def _fingerprint(*, method: str, full_path: str, body: bytes) -> str:
+    # Every route answers with or without its trailing slash: a retry of POST /todos/ sent to /todos is one request.
+    path, question_mark, query = full_path.partition("?")
+    full_path = f"{path.rstrip('/')}/{question_mark}{query}"
     digest = hashlib.sha256()
     for part in (method.encode(), full_path.encode(), body):
         digest.update(len(part).to_bytes(8, "big"))
