@@ -256,3 +256,16 @@ def test_wrong_old_passwords_on_a_password_change_are_throttled_as_failed_logins
     assert "Retry-After" in right
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
+
+
+def test_an_admin_login_whose_next_page_is_refused_lands_on_the_admin_index(api_client, user):
+    user.is_staff = True
+    user.save()
+
+    response = api_client.post(
+        "/auth/admin/login/?next=//evil.example/",
+        {"username": "alice", "password": PASSWORD, "next": "//evil.example/"},
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == "/auth/admin/", "not another site, nor /accounts/profile/ (a 404)"

@@ -68,3 +68,14 @@ def test_the_admin_without_its_trailing_slash_redirects_to_it_as_the_auth_servic
 
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"] == "/todos/admin/"
+
+
+def test_an_admin_login_whose_next_page_is_refused_lands_on_the_admin_index(operator):
+    response = APIClient().post(
+        "/todos/admin/login/?next=//evil.example/",
+        {"username": "root", "password": PASSWORD, "next": "//evil.example/"},
+        REMOTE_ADDR="127.0.0.1",
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == "/todos/admin/", "not another site, nor /accounts/profile/ (a 404)"

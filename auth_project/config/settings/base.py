@@ -162,6 +162,10 @@ TRUSTED_PROXY_IPS = tuple(
     ipaddress.ip_network(item, strict=False) for item in _TRUSTED_PROXIES if item.lower() != "unix"
 )
 
+# Where a login goes when it names no safe page to return to (an admin login whose ?next= Django refused): the admin's
+# index, not Django's default profile page, which no route serves.
+LOGIN_REDIRECT_URL = "admin:index"
+
 # STATIC FILES
 # ------------------------------------------------------------------------------
 STATIC_URL = "/auth/static/"

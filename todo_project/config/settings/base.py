@@ -159,6 +159,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "todos.password_validation.DistinctCharactersValidator"},
 ]
 
+# Where a login goes when it names no safe page to return to (an admin login whose ?next= Django refused): the admin's
+# index, not Django's default profile page, which no route serves.
+LOGIN_REDIRECT_URL = "admin:index"
+
 # STATIC FILES
 # ------------------------------------------------------------------------------
 STATIC_URL = "/todos/static/"
