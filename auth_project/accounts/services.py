@@ -83,9 +83,10 @@ def token_pair_for_user(*, user: User, user_agent: str = "", client_ip: str | No
     live session, while a session that just ended stays visible in the admin for a while.
     """
     with transaction.atomic():
-        # A deletion of the account that came first leaves no row and no login (as for a wrong password); one that
-        # comes later waits for this session and its tokens, then deletes them with the account.
-        if not _user_row_lock(user=user, exclusive=False):
+        # The account as the password check found it, or no login (as for a wrong password): a deletion, deactivation
+        # or password change that committed during the check (the hash takes tens of milliseconds) would otherwise
+        # find no session to end. One that comes later waits for this session, then ends it.
+        if not _user_row_lock(user=user, exclusive=False, as_authenticated=True):
             raise InvalidCredentials()
         LoginSession.objects.filter(user=user, expires_at__lt=timezone.now() - ENDED_SESSION_RETENTION).delete()
         session = LoginSession(user=user, user_agent=user_agent[:USER_AGENT_MAX_LENGTH], client_ip=client_ip or None)
@@ -129,22 +130,29 @@ def _session_id(token: RefreshToken) -> uuid.UUID | None:
         return None
 
 
-def _user_row_lock(*, user: User, exclusive: bool) -> bool:
-    """Order the logins, refreshes, password change and deletion of one user, until the transaction ends; whether
-    the user's row is still there (a concurrent deletion came first: no).
+def _user_row_lock(*, user: User, exclusive: bool, as_authenticated: bool = False) -> bool:
+    """Order the logins, refreshes, logouts, password change, deactivation and deletion of one user, until the
+    transaction ends; whether the user's row is still there (a concurrent deletion came first: no) and, with
+    as_authenticated, still active with the password hash `user` was checked against.
 
-    A password change ends every session of the user; a refresh or a login issues a new token. Refreshes and logins
-    take a shared lock on the user's row and a password change or a deletion an exclusive one, so the change waits
-    for the refreshes in flight (and then ends their sessions too) and later refreshes wait for the change (and then
-    find their session ended). SQLite has no row locks; its immediate transactions already run one writer at a time.
+    A password change ends every session of the user; a refresh or a login issues a new token. Refreshes, logins and
+    logouts take a shared lock on the user's row and a password change, a deletion or an operator's save an exclusive
+    one, so the change waits for the requests in flight (and then ends their sessions too) and later ones wait for the
+    change (and then find their session ended). Taking the user's row first everywhere keeps the locks of the session
+    rows and blacklisted tokens in one order. PostgreSQL checks the condition again on the row it waited for. SQLite
+    has no row locks; its immediate transactions already run one writer at a time.
     """
     if connection.vendor != "postgresql":
-        return User.objects.filter(pk=user.pk).exists()
+        found = User.objects.filter(pk=user.pk)
+        return (found.filter(is_active=True, password=user.password) if as_authenticated else found).exists()
     table = connection.ops.quote_name(User._meta.db_table)
+    condition, parameters = "id = %s", [user.pk]
+    if as_authenticated:
+        condition, parameters = f"{condition} AND is_active AND password = %s", [user.pk, user.password]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 1 FROM {table} WHERE id = %s FOR {'UPDATE' if exclusive else 'SHARE'}",  # noqa: S608
-            [user.pk],
+            f"SELECT 1 FROM {table} WHERE {condition} FOR {'UPDATE' if exclusive else 'SHARE'}",  # noqa: S608
+            parameters,
         )
         return cursor.fetchone() is not None
 
@@ -201,6 +209,8 @@ def token_revoke(*, user: User, refresh: str) -> None:
         raise TokenOfAnotherUser()
     session_id = _session_id(token)
     with transaction.atomic():
+        # The user's row first, as a password change and a deactivation take it before the sessions and tokens.
+        _user_row_lock(user=user, exclusive=False)
         token.blacklist()
         if session_id is not None:
             _sessions_end(LoginSession.objects.filter(pk=session_id, user=user), reason=LoginSession.REVOKED_LOGOUT)

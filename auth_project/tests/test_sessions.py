@@ -202,6 +202,54 @@ def test_a_login_whose_account_was_deleted_after_its_password_check_is_refused_w
     assert not LoginSession.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"is_active": False},  # an operator deactivated the account during the password check
+        {"password": "pbkdf2_sha256$1$salt$changed-meanwhile"},  # the user changed the password during it
+    ],
+)
+def test_a_login_whose_account_changed_during_its_password_check_starts_no_session(user, change):
+    User.objects.filter(pk=user.pk).update(**change)  # `user` is the account as the password check found it
+
+    with pytest.raises(InvalidCredentials):
+        services.token_pair_for_user(user=user)
+
+    assert not LoginSession.objects.exists(), "a session the change could not end"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_logins_racing_the_accounts_deletion_are_200_or_401_and_leave_no_session(user):
+    """On PostgreSQL the user's row lock orders them: a login either finishes before the deletion (which then
+    deletes its session) or finds no account."""
+    access = services.token_pair_for_user(user=user)["access"]
+    start = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def log_in_once() -> None:
+        start.wait(timeout=10)
+        response = APIClient().post("/auth/login/", {"username": "alice", "password": PASSWORD}, format="json")
+        statuses.append(response.status_code)
+        connections.close_all()
+
+    def delete_account() -> None:
+        start.wait(timeout=10)
+        statuses.append(bearer(access).delete("/auth/me/", {"password": PASSWORD}, format="json").status_code)
+        connections.close_all()
+
+    threads = [threading.Thread(target=log_in_once) for _ in range(3)] + [threading.Thread(target=delete_account)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert set(statuses) <= {HTTPStatus.OK, HTTPStatus.NO_CONTENT, HTTPStatus.UNAUTHORIZED}, statuses
+    assert len(statuses) == 4, "every request answered (a 500 raises in its thread)"
+    assert HTTPStatus.NO_CONTENT in statuses
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert not LoginSession.objects.exists()
+
+
 def test_a_password_change_whose_account_was_deleted_meanwhile_is_refused_as_no_account(user):
     User.objects.filter(pk=user.pk).delete()
 

@@ -7,12 +7,12 @@ import uuid
 from http import HTTPStatus
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts import outbox, services
 from accounts.models import OutboxEvent
 from config.logs import JsonFormatter
-from config.tracing import incoming_traceparent
+from config.tracing import _query_span, _trace_queries, incoming_traceparent
 from tests.conftest import PASSWORD
 from tests.events_support import bind_queue, drain
 
@@ -73,3 +73,16 @@ def test_the_relay_publishes_the_rows_trace_in_the_messages_traceparent_header(b
 
     [(properties, _)] = drain(broker, queue)
     assert properties.headers == {"traceparent": TRACEPARENT}
+
+
+def test_a_connection_gets_the_query_span_once_however_often_it_is_set_up():
+    """As the query timer (test_metrics): Django keeps a connection object across reconnections; the span's wrapper
+    must not nest a layer per reconnection. (config/tracing.py is a twin: the todo service's is the same.)"""
+    try:
+        for _ in range(3):
+            _trace_queries(sender=None, connection=connection)
+
+        assert connection.execute_wrappers.count(_query_span) == 1
+    finally:
+        while _query_span in connection.execute_wrappers:
+            connection.execute_wrappers.remove(_query_span)

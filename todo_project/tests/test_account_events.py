@@ -277,10 +277,11 @@ def test_a_stored_idempotent_response_written_after_the_deletion_was_applied_is_
     now = datetime.now(UTC)
     AccountState.objects.create(owner_id=SUB, status=AccountState.Status.DELETED, tokens_not_before=now, changed_at=now)
     IdempotencyRecord.objects.create(owner_id=SUB, key="late", fingerprint="f", status_code=201)
+    kept = IdempotencyRecord.objects.create(owner_id="43", key="late", fingerprint="f", status_code=201)
 
     services.account_deleted_todos_purge(applied_since=now - timedelta(minutes=5))
 
-    assert not IdempotencyRecord.objects.exists()
+    assert list(IdempotencyRecord.objects.values_list("id", flat=True)) == [kept.id]
 
 
 @pytest.mark.django_db

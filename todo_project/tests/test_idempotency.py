@@ -71,6 +71,15 @@ def test_a_retry_sent_without_the_trailing_slash_is_the_same_request_and_replays
     assert Todo.objects.count() == 1
 
 
+def test_a_retry_naming_the_todo_in_upper_case_is_the_same_request_and_replays(alice, make_todo):
+    todo = make_todo()
+    first = alice.patch(f"/todos/{todo.id}/", {"completed": True}, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+    retry = alice.patch(f"/todos/{str(todo.id).upper()}/", {"completed": True}, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+
+    assert first.status_code == retry.status_code == HTTPStatus.OK
+    assert retry["Idempotent-Replayed"] == "true"
+
+
 def test_keys_are_scoped_to_the_caller(alice, bob):
     assert create(alice).status_code == HTTPStatus.CREATED
     response = create(bob)

@@ -47,9 +47,10 @@ def _key(header: str | None) -> str | None:
 
 
 def _fingerprint(*, method: str, full_path: str, body: bytes) -> str:
-    # Every route answers with or without its trailing slash: a retry of POST /todos/ sent to /todos is one request.
+    # One request however its path is spelled: every route answers with or without its trailing slash, and a todo's
+    # id in either case (the routes' other segments are lower-case, or the request never reached a view).
     path, question_mark, query = full_path.partition("?")
-    full_path = f"{path.rstrip('/')}/{question_mark}{query}"
+    full_path = f"{path.rstrip('/').lower()}/{question_mark}{query}"
     digest = hashlib.sha256()
     for part in (method.encode(), full_path.encode(), body):
         digest.update(len(part).to_bytes(8, "big"))
