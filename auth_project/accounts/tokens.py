@@ -23,6 +23,15 @@ LAST_TIMESTAMP = 253_402_300_799
 TIME_CLAIMS = ("exp", "iat", "nbf")
 # A user id as this service writes it in `sub`; another (a name, "-1") made the user lookup raise, a 500.
 USER_ID = re.compile(r"[1-9][0-9]{0,18}")
+# JWS compact serialization: three base64url segments without padding (RFC 7515 section 2). PyJWT also decodes a
+# segment with "=" padding, so one token had many spellings (the gateway refuses them; so does this service).
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def is_compact_jws(token: str | bytes) -> bool:
+    """Whether the token is spelled as JWS compact serialization allows, and only so."""
+    text = token.decode("ascii", "replace") if isinstance(token, bytes) else str(token)
+    return COMPACT_JWS.fullmatch(text) is not None
 
 
 def times_in_range(payload: dict[str, Any]) -> bool:
@@ -50,6 +59,8 @@ class KeyringTokenBackend(TokenBackend):
     def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
         """SimpleJWT's checks, then the ones only a token signed with our own key could fail: time claims a datetime
         can hold, and a `sub` that is a user id. Either would otherwise have been a 500 further on."""
+        if not is_compact_jws(token):
+            raise TokenBackendError(_("Token is invalid"))
         payload = super().decode(token, verify)
         if not times_in_range(payload) or ("sub" in payload and not USER_ID.fullmatch(str(payload["sub"]))):
             raise TokenBackendError(_("Token is invalid"))

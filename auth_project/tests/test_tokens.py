@@ -109,6 +109,20 @@ def test_a_token_signed_with_our_own_key_but_out_of_range_is_401_not_500(
     assert api_client.get("/auth/me/").status_code == HTTPStatus.UNAUTHORIZED
 
 
+@pytest.mark.parametrize("segment", [0, 1, 2], ids=["header", "payload", "signature"])
+def test_a_valid_token_respelled_with_base64_padding_is_refused(api_client, token_pair, segment):
+    # JWS compact form has no padding (RFC 7515); PyJWT decodes it anyway, so one token had many spellings. The
+    # gateway refuses them too.
+    parts = token_pair["access"].split(".")
+    parts[segment] += "=="
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {'.'.join(parts)}")
+
+    assert api_client.get("/auth/me/").status_code == HTTPStatus.UNAUTHORIZED
+    assert api_client.post("/auth/refresh/", {"refresh": token_pair["refresh"] + "=="}, format="json").status_code == (
+        HTTPStatus.UNAUTHORIZED
+    )
+
+
 def test_an_hs256_token_signed_with_the_public_key_is_refused(api_client, token_pair, session_keyring):
     claims = jwt.decode(token_pair["access"], options={"verify_signature": False})
     kid = jwt.get_unverified_header(token_pair["access"])["kid"]

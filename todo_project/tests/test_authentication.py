@@ -87,6 +87,16 @@ def test_a_token_with_a_changed_payload_is_refused(make_token: Callable[..., str
     assert_refused(get_with(f"Bearer {header}.{forged_payload}.{signature}"))
 
 
+@pytest.mark.parametrize("segment", [0, 1, 2], ids=["header", "payload", "signature"])
+def test_a_valid_token_respelled_with_base64_padding_is_refused(make_token: Callable[..., str], segment: int) -> None:
+    # JWS compact form has no padding (RFC 7515); PyJWT decodes it anyway, so one token had many spellings, each a
+    # fresh RSA check past the verified-token cache. The gateway refuses them too.
+    parts = make_token("alice").split(".")
+    parts[segment] += "=="
+
+    assert_refused(get_with(f"Bearer {'.'.join(parts)}"))
+
+
 def test_an_expired_token_is_refused(make_token: Callable[..., str]) -> None:
     now = int(time.time())
 

@@ -36,6 +36,15 @@ VALID_OWNER_ID = re.compile(r"[\x21-\x7e]{1,64}")
 # check: a signed exp of 1e30 raised OverflowError there, a 500. PyJWT checks only that the times are numbers.
 LAST_TIMESTAMP = 253_402_300_799
 TIME_CLAIMS = ("exp", "iat", "nbf")
+# JWS compact serialization: three base64url segments without padding (RFC 7515 section 2). PyJWT also decodes a
+# segment with "=" padding, so one token had many spellings, each a fresh RSA check past the verified-token cache.
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def is_compact_jws(token: str | bytes) -> bool:
+    """Whether the token is spelled as JWS compact serialization allows, and only so."""
+    text = token.decode("ascii", "replace") if isinstance(token, bytes) else str(token)
+    return COMPACT_JWS.fullmatch(text) is not None
 
 
 def times_in_range(payload: dict[str, Any]) -> bool:
@@ -125,6 +134,8 @@ class KeyringTokenBackend(TokenBackend):
         return dict(payload)
 
     def _verify(self, token: Token | bytes | str, keyring: Keyring) -> dict[str, Any]:
+        if not is_compact_jws(token):
+            raise TokenBackendError("Token is invalid")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as exc:
