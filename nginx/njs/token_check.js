@@ -91,7 +91,16 @@ async function findKey(r, location, kid) {
 }
 
 function audienceMatches(audience, expected) {
-    return Array.isArray(audience) ? audience.indexOf(expected) !== -1 : audience === expected;
+    // A list must hold strings only, as PyJWT requires in the services.
+    if (Array.isArray(audience)) {
+        return audience.every((item) => typeof item === 'string') && audience.indexOf(expected) !== -1;
+    }
+    return audience === expected;
+}
+
+// A time claim the services accept: a number a datetime holds (0 to the end of 9999), not a string or a boolean.
+function isTime(value) {
+    return typeof value === 'number' && value >= 0 && value <= LAST_TIMESTAMP;
 }
 
 // Why the claims are refused, or '' when they are acceptable.
@@ -101,11 +110,16 @@ function claimsRefusal(r, claims) {
     if (typeof claims.exp !== 'number' || claims.exp + leeway <= now) {
         return 'expired';
     }
-    // A time no datetime holds (past 9999-12-31): the services refuse it too, where it once made a 500.
-    if (claims.exp > LAST_TIMESTAMP) {
+    // A time no datetime holds (past 9999-12-31, negative): the services refuse it too, where it once made a 500.
+    if (!isTime(claims.exp)) {
         return 'malformed';
     }
-    if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf - leeway > now)) {
+    if (claims.nbf !== undefined && (!isTime(claims.nbf) || claims.nbf - leeway > now)) {
+        return 'not_yet_valid';
+    }
+    // PyJWT refuses an iat in the future (beyond the leeway) or not a number; so does the gateway, which let such a
+    // token spend its subject's rate-limit budget before the service refused it.
+    if (claims.iat !== undefined && (!isTime(claims.iat) || claims.iat - leeway > now)) {
         return 'not_yet_valid';
     }
     if (claims.iss !== r.variables.token_issuer) {
@@ -133,6 +147,11 @@ async function tokenRefusal(r, match) {
     // Checked before any key lookup, so a forged header (alg none, HS256) never costs a JWKS fetch.
     if (header.alg !== ALGORITHM) {
         return 'algorithm';
+    }
+    // RFC 7515 4.1.11: a verifier must refuse a token whose crit names extensions it does not process, and this one
+    // processes none (PyJWT in the services refuses them too).
+    if (header.crit !== undefined) {
+        return 'malformed';
     }
     if (typeof header.kid !== 'string' || !header.kid || header.kid.length > 100) {
         return 'no_key_id';

@@ -60,6 +60,15 @@ def _forgeries(stack: Stack, user: User) -> dict[str, Callable[[], str]]:
         "no kid": lambda: rs256({}, claims, stack_signing_key(stack.var_dir)[1]),
         "malformed": lambda: "not-a-token",
         "three garbage segments": lambda: "e30.bm90IGpzb24.c2ln",
+        # Signed with the stack's own key: what only a bug or a leaked key makes, refused at the gateway as the
+        # services refuse it, so that it never spends its subject's rate-limit budget.
+        "a crit header": lambda: rs256(
+            {"kid": kid, "crit": ["urn:example:x"], "urn:example:x": 1}, claims, stack_signing_key(stack.var_dir)[1]
+        ),
+        "issued in the future": lambda: _stack_key_token(stack, user, iat=int(time.time()) + 3600),
+        "a negative not-before": lambda: _stack_key_token(stack, user, nbf=-5),
+        "an audience list holding a number": lambda: _stack_key_token(stack, user, aud=[claims["aud"], 5]),
+        "padded with '='": lambda: user.access + "==",
     }
 
 
@@ -78,6 +87,11 @@ FORGERIES = [
     "no kid",
     "malformed",
     "three garbage segments",
+    "a crit header",
+    "issued in the future",
+    "a negative not-before",
+    "an audience list holding a number",
+    "padded with '='",
 ]
 
 
